@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up xstilts on a fresh machine: a virtual environment in .venv with the project and
+# its test dependencies. Safe to run again; it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && \
+       "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python=$candidate; break
+    fi
+  done
+fi
+if [ -z "$python" ]; then
+  echo "error: xstilts needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2
+  exit 2
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"

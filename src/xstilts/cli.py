@@ -1,0 +1,208 @@
+"""The ``xstilts`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from xstilts.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="English intermediate-task training for zero-shot cross-lingual "
+                       "transfer on XTREME and XTREME-R.")
+data_app = typer.Typer(no_args_is_help=True, help="Fetch and convert benchmark data.")
+app.add_typer(data_app, name="data")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _split_names(values: list[str] | None) -> list[str] | None:
+    """Accept ``--tasks a,b`` and ``--tasks a --tasks b``."""
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+# --------------------------------------------------------------------------- tasks
+
+def task_record(task: Any) -> dict:
+    """JSON form of a catalogue task, with the sources of every unit it needs."""
+    from xstilts.data.fetch import units_for
+
+    record = task.model_dump(exclude={"train_corpora", "extra_languages"}, exclude_none=True)
+    record["train"] = list(task.train_corpora)
+    record["no_target_training"] = task.role == "target" and not task.train_corpora
+    if task.role == "target":
+        record["languages"] = {b: list(langs) for b, langs in task.languages.items()}
+        if task.extra_languages:
+            record["evaluated_languages"] = list(task.all_languages())
+    else:
+        record.pop("languages", None)
+    if not task.members:
+        record.pop("members", None)
+    record["sources"] = [
+        {"corpus": u.corpus, "language": u.language, "split": u.split,
+         "from": [s.model_dump(exclude_none=True) for s in u.sources]}
+        for u in units_for([task.name])]
+    return record
+
+
+@app.command("tasks")
+def tasks_command(
+    benchmark: Annotated[Optional[str], typer.Option(help="xtreme or xtreme-r")] = None,
+    role: Annotated[Optional[str], typer.Option(help="intermediate or target")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the task catalogue."""
+    from xstilts.tasks import list_tasks
+
+    tasks = list_tasks(benchmark=benchmark, role=role)
+    if as_json:
+        print(json.dumps([task_record(t) for t in tasks], indent=2, ensure_ascii=False))
+        return
+    table = Table("name", "role", "type", "metric", "trains on", "languages")
+    for t in tasks:
+        if t.role == "target":
+            langs = "; ".join(f"{b}: {len(v)}" for b, v in t.languages.items())
+            if t.extra_languages:
+                langs += f" (evaluated: {len(t.all_languages())})"
+            trains = " then ".join(t.train_corpora) or "none (encoder evaluated directly)"
+        else:
+            langs = "en"
+            trains = " + ".join(t.members) if t.members else " ".join(t.train_corpora)
+        table.add_row(t.name, t.role, t.type, t.metric, trains, langs)
+    out.print(table)
+
+
+# --------------------------------------------------------------------------- data
+
+@data_app.command("fetch")
+def fetch_command(
+    tasks: Annotated[Optional[list[str]], typer.Option(
+        "--tasks", help="Tasks to fetch (comma-separated or repeated); default: all.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="hub or synthetic")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder.")] = None,
+    hub_mirror: Annotated[Optional[Path], typer.Option(
+        help="Read hub datasets from this folder of hub-layout repositories.")] = None,
+    raw_dir: Annotated[Optional[Path], typer.Option(
+        "--raw", help="Folder of original downloads and licensed files (default OUT/raw).")
+    ] = None,
+    pin: Annotated[Optional[list[str]], typer.Option(
+        help="Pin a dataset revision: DATASET=REVISION (repeatable).")] = None,
+    config: Annotated[Optional[Path], typer.Option(
+        help="Study config whose 'data' section sets these options.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the synthetic data.")] = None,
+) -> None:
+    """Convert benchmark sources into canonical Parquet tables plus a manifest."""
+    from xstilts.config import DataConfig, load_data_config
+    from xstilts.data.fetch import fetch, units_for
+
+    cfg = load_data_config(config) if config else DataConfig()
+    source = source or cfg.source
+    if source not in ("hub", "synthetic"):
+        raise UserError(f"unknown source '{source}'; choose hub or synthetic")
+    target = out_dir or cfg.out
+    pins = dict(cfg.revisions)
+    for item in pin or []:
+        dataset, sep, revision = item.partition("=")
+        if not sep or not dataset or not revision:
+            raise UserError(f"--pin {item!r}: expected DATASET=REVISION")
+        pins[dataset] = revision
+    units = units_for(_split_names(tasks))
+    loader = _loader(source, hub_mirror or cfg.hub_mirror, raw_dir or cfg.raw_dir or
+                     target / "raw", pins, cfg.seed if seed is None else seed)
+    label = "SYNTHETIC data (offline stand-in for the benchmarks)" if source == "synthetic" \
+        else "data from the Hugging Face Hub and original sources"
+    err.print(f"Fetching {len(units)} tables of {label} into {target}")
+    with loader, _progress() as progress:
+        bar = progress.add_task("converting", total=len(units))
+        manifest = fetch(units, loader, target, synthetic=source == "synthetic",
+                         origin=source, on_unit=lambda unit: progress.advance(bar))
+    rows = sum(u["rows"] for u in manifest["units"])
+    note = " [SYNTHETIC]" if manifest["synthetic"] else ""
+    out.print(f"Wrote {len(units)} tables to {target}{note}; the folder now holds "
+              f"{len(manifest['units'])} tables, {rows} rows, data version "
+              f"{manifest['data_version'][:12]}")
+
+
+def _loader(source: str, mirror: Path | None, raw_dir: Path, pins: dict[str, str],
+            seed: int) -> Any:
+    if source == "synthetic":
+        from xstilts.data.synthetic import SyntheticSource
+
+        return SyntheticSource(seed=seed)
+    from xstilts.data.hub import SourceReader
+
+    if mirror is not None and not mirror.is_dir():
+        raise UserError(f"hub mirror {mirror} is not a folder")
+    return SourceReader(mirror=mirror, raw_dir=raw_dir, pins=pins)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True)
+
+
+# --------------------------------------------------------------------------- score
+
+@app.command("score")
+def score_command(
+    benchmark: Annotated[str, typer.Option(help="xtreme or xtreme-r")],
+    predictions: Annotated[Path, typer.Option(help="Folder of <task>/test-<lang>.<ext>.")],
+    labels: Annotated[Path, typer.Option(help="Folder of gold labels, same layout.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scorer's JSON.")] = False,
+    output: Annotated[Optional[Path], typer.Option(help="Also write the JSON here.")] = None,
+) -> None:
+    """Score a leaderboard-layout prediction folder exactly as the official scorer does."""
+    from xstilts.atomic import write_text
+    from xstilts.evaluation.leaderboard import score_submission
+
+    scores = score_submission(benchmark, predictions, labels)
+    text = json.dumps(scores, indent=2)
+    if output is not None:
+        write_text(output, text + "\n")
+    if as_json:
+        print(text)
+        return
+    table = Table("task", "score (avg_metric)", "languages")
+    for key, value in scores.items():
+        if isinstance(value, dict):
+            langs = next((len(v) for v in value.values() if isinstance(v, dict)), 0)
+            table.add_row(key, f"{value.get('avg_metric', float('nan')):.2f}", str(langs))
+    for key, value in scores.items():
+        if not isinstance(value, dict):
+            table.add_row(f"[bold]{key}[/bold]", f"[bold]{value:.2f}[/bold]", "")
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point: user errors print one line and exit 2, without a traceback."""
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
