@@ -1,0 +1,1 @@
+"""The data layer: sources, converters to canonical tables, and the fetch that writes them."""
