@@ -117,6 +117,8 @@ def _class_label_rows(unit: Unit, source: Source, ds: Any, a: str, b: str, names
     """Pair classification from integer class labels; rows labelled -1 (no gold) dropped."""
     cols = _columns(unit, source, ds, [a, b, "label"], [id_field] if id_field else [])
     ids = _ids(cols, id_field, len(cols[a]), unit.corpus)
+    if id_field == "idx":  # GLUE indices restart in every split and corpus
+        ids = [f"{unit.corpus}-{i}" for i in ids]
     keep = [i for i, lab in enumerate(cols["label"]) if lab is not None and lab >= 0]
     bad = next((cols["label"][i] for i in keep if cols["label"][i] >= len(names)), None)
     if bad is not None:
@@ -142,8 +144,13 @@ def read_nli(unit: Unit, inputs: Sequence[Input]) -> pa.Table:
 @reader("qqp")
 def read_qqp(unit: Unit, inputs: Sequence[Input]) -> pa.Table:
     """QQP: question1, question2, label 0 = not duplicate, 1 = duplicate."""
-    return _concat(unit, inputs, lambda s, ds: _class_label_rows(
-        unit, s, ds, "question1", "question2", ("0", "1"), "idx"))
+    def one(source: Source, ds: Any) -> pa.Table:
+        names = _label_names(ds, "label") if "label" in ds.column_names else None
+        if names is not None and list(names) != ["not_duplicate", "duplicate"]:
+            raise UserError(f"{source.label()}: label names {names} differ from "
+                            "['not_duplicate', 'duplicate']; refusing to guess the mapping")
+        return _class_label_rows(unit, source, ds, "question1", "question2", ("0", "1"), "idx")
+    return _concat(unit, inputs, one)
 
 
 @reader("xnli")

@@ -286,8 +286,8 @@ def _build_units() -> dict[str, list[Unit]]:
     lareqa: dict[tuple[str, str], list[Source]] = {
         ("all", "candidates"): [_hub(xquad_r, lang, "validation") for lang in lareqa_langs]
     }
-    for lang in lareqa_langs:
-        lareqa[(lang, "test")] = [_hub(xquad_r, lang, "validation")]
+    for lang in lareqa_langs:  # gold answers lie in every language: all sources needed
+        lareqa[(lang, "test")] = lareqa[("all", "candidates")]
     units["lareqa"] = _units("lareqa", "lareqa", lareqa)
     return units
 
@@ -425,7 +425,9 @@ def _build_tasks() -> dict[str, Task]:
                     "score LAReQA); xstilts evaluates the 11 XQuAD-R languages.",
                     "Candidates are the sentences of every XQuAD-R context; hub rows carry "
                     "no sentence breaks, so contexts are split on sentence-final "
-                    "punctuation.",
+                    "punctuation (. ! ? and their CJK / Devanagari forms). Thai text has "
+                    "no sentence punctuation, so a Thai context is one candidate; this "
+                    "differs from the original XQuAD-R sentence breaks.",
                     "Each question has one gold answer sentence per language; the candidate "
                     "pool is every sentence of every language.")),
     ]
