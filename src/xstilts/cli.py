@@ -133,6 +133,23 @@ def fetch_command(
               f"{manifest['data_version'][:12]}")
 
 
+@data_app.command("labels")
+def labels_command(
+    benchmark: Annotated[str, typer.Option(help="xtreme or xtreme-r")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for <task>/test-<lang> files.")],
+    data: Annotated[Path, typer.Option(help="Canonical data folder.")] = Path("data"),
+    tasks: Annotated[Optional[list[str]], typer.Option(
+        "--tasks", help="Target tasks (comma-separated or repeated); default: all.")] = None,
+) -> None:
+    """Write the gold labels of the test tables in the leaderboard layout."""
+    from xstilts.data.fetch import read_manifest
+    from xstilts.evaluation.gold import export_labels
+
+    written = export_labels(data, benchmark, out_dir, _split_names(tasks))
+    note = " from SYNTHETIC data" if read_manifest(data)["synthetic"] else ""
+    out.print(f"Wrote {len(written)} label files{note} to {out_dir}")
+
+
 def _loader(source: str, mirror: Path | None, raw_dir: Path, pins: dict[str, str],
             seed: int) -> Any:
     if source == "synthetic":
