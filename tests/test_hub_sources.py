@@ -248,3 +248,49 @@ def test_manifest_records_sources(mirror, tmp_path) -> None:
     assert source["select"] == {"id_prefix": "english-"}
     assert source["revision_read"] == commits["google/xtreme"]
     assert len(manifest["data_version"]) == 64
+
+
+def test_original_downloads_are_fetched_and_unpacked(tmp_path) -> None:
+    """The download path, offline: a file:// URL to an archive laid out like BUCC's."""
+    import tarfile
+
+    from xstilts.tasks.sources import DownloadSource
+
+    staging = tmp_path / "staging" / "bucc2018" / "fr-en"
+    staging.mkdir(parents=True)
+    for ext in ("fr", "en", "gold"):
+        (staging / f"fr-en.sample.{ext}").write_text("x\n", encoding="utf-8")
+    archive = tmp_path / "bucc2018-fr-en.sample-gold.tar.bz2"
+    with tarfile.open(archive, "w:bz2") as tar:
+        tar.add(staging.parent, arcname="bucc2018")
+    source = DownloadSource(name="bucc2018", urls=(archive.as_uri(),),
+                            files=tuple(f"fr-en/fr-en.sample.{e}" for e in ("fr", "en", "gold")),
+                            instructions="Download it yourself.")
+    reader = SourceReader(raw_dir=tmp_path / "raw")
+    folder, revision = reader.load(source)
+    assert folder == tmp_path / "raw" / "bucc2018"
+    assert (folder / "fr-en" / "fr-en.sample.gold").read_text() == "x\n"
+    assert len(revision) == 64
+    unreachable = source.model_copy(update={
+        "name": "other", "urls": ((tmp_path / "missing.tar.bz2").as_uri(),)})
+    with pytest.raises(UserError, match="cannot download .*missing.tar.bz2.*Download it"):
+        reader.load(unreachable)
+    assert not any((tmp_path / "raw" / "other").iterdir())  # nothing half-downloaded
+
+
+def test_a_changed_mirror_is_read_again(tmp_path) -> None:
+    """A new commit in a mirror is read afresh, never served from a stale cache."""
+    root = tmp_path / "mirror"
+    keep = lambda u: u.key == "pawsx/de/test"  # noqa: E731
+    labels = {"sentence1": Value("string"), "sentence2": Value("string"),
+              "label": Value("string")}
+    first = write_repo(root, "google/xtreme", {"PAWS-X.de": {"test": ds(
+        {"sentence1": ["a"], "sentence2": ["b"], "label": ["0"]}, labels)}})
+    fetch_from(root, tmp_path / "one", ["pawsx"], keep=keep)
+    second = write_repo(root, "google/xtreme", {"PAWS-X.de": {"test": ds(
+        {"sentence1": ["c", "d"], "sentence2": ["e", "f"], "label": ["1", "1"]}, labels)}})
+    manifest = fetch_from(root, tmp_path / "two", ["pawsx"], keep=keep)
+    assert first != second
+    assert manifest["units"][0]["sources"][0]["revision_read"] == second
+    assert read_table(tmp_path / "two", "pawsx", "de", "test").to_pydict()["text_a"] == \
+        ["c", "d"]

@@ -60,7 +60,7 @@ class SourceReader:
             self._cache[key] = self._load_split(source, revision)
         data = self._cache[key]
         if source.select:
-            data = _select(source, data)
+            data = select_rows(source, data)
         return data, revision
 
     def _resolve(self, source: HubSource) -> str:
@@ -94,7 +94,12 @@ class SourceReader:
 
         datasets.disable_progress_bars()
         if self.mirror is not None:
-            path, kwargs = str(self._mirror_path(source)), {}
+            # datasets keys its cache of local folders on file names and mtimes, which can
+            # collide across mirrors; a cache folder per (mirror path, commit) cannot.
+            path = str(self._mirror_path(source).resolve())
+            key = hashlib.sha256(f"{path}\0{revision}".encode()).hexdigest()[:20]
+            kwargs = {"cache_dir": str(Path(datasets.config.HF_DATASETS_CACHE) / "xstilts-mirrors"
+                                       / key)}
         else:
             path, kwargs = source.dataset, {"revision": revision}
         try:
@@ -121,7 +126,7 @@ class SourceReader:
         return folder, _files_hash([folder / f for f in source.files])
 
 
-def _select(source: HubSource, data: Any) -> Any:
+def select_rows(source: HubSource, data: Any) -> Any:
     """Rows of a split picked by the source's ``select`` (language column or id prefix)."""
     assert source.select is not None
     for key, value in source.select.items():

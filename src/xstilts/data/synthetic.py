@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.hub import _select
+from xstilts.data.hub import select_rows
 from xstilts.errors import UserError
 from xstilts.tasks.catalogue import NER_TAGS, NLI_LABELS, UPOS_TAGS
 from xstilts.tasks.languages import (
@@ -1266,7 +1266,7 @@ class SyntheticSource:
                 self._cache[key] = self._build_hub(source)
             data = self._cache[key]
             if source.select:
-                data = _select(source, data)
+                data = select_rows(source, data)
             return data, self.revision
         if isinstance(source, (DownloadSource, UserFilesSource)):
             return self._build_files(source), self.revision

@@ -318,29 +318,29 @@ def _squad_in_any_language(
     return squad_em_f1(dataset, predictions)
 
 
-def _score_mewslix(prediction_file: Path, label_file: Path, language: str) -> Scores:
-    gold = _check_object(
-        label_file, _read_squad(label_file), "example ids to [gold entity id]",
-        _is_gold_list, "a non-empty array of entity id strings",
-    )
-    predictions = _check_object(
-        prediction_file, _read_squad(prediction_file), "example ids to ranked entity ids",
-        _is_string_list, "an array of entity id strings",
-    )
-    return {"map@20": mrr_at_k(gold, predictions, k=RETRIEVAL_K) * 100}
+def _ranking(
+    metric: Callable[..., float], read: Callable[[Path], Any], items: str
+) -> Scorer:
+    """Score ``{id: [ranked ids]}`` predictions against ``{id: [gold ids]}`` labels."""
+
+    def score(prediction_file: Path, label_file: Path, language: str) -> Scores:
+        gold = _check_object(
+            label_file, read(label_file), f"ids to gold {items} ids",
+            _is_gold_list, f"a non-empty array of {items} id strings",
+        )
+        predictions = _check_object(
+            prediction_file, read(prediction_file), f"ids to ranked {items} ids",
+            _is_string_list, f"an array of {items} id strings",
+        )
+        return {"map@20": metric(gold, predictions, k=RETRIEVAL_K) * 100}
+
+    return score
 
 
-def _score_lareqa(prediction_file: Path, label_file: Path, language: str) -> Scores:
-    # Extension: the official scorer does not score LAReQA (see the module docstring).
-    gold = _check_object(
-        label_file, _read_json(label_file), "question ids to gold candidate ids",
-        _is_gold_list, "a non-empty array of candidate id strings",
-    )
-    predictions = _check_object(
-        prediction_file, _read_json(prediction_file), "question ids to ranked candidate ids",
-        _is_string_list, "an array of candidate id strings",
-    )
-    return {"map@20": map_at_k(gold, predictions, k=RETRIEVAL_K) * 100}
+# Mewsli-X: the official scorer reads it with read_squad and scores MRR@20 as "map@20".
+_score_mewslix = _ranking(mrr_at_k, _read_squad, "entity")
+# Extension: the official scorer does not score LAReQA (see the module docstring).
+_score_lareqa = _ranking(map_at_k, _read_json, "candidate")
 
 
 def _score_xcopa(prediction_file: Path, label_file: Path, language: str) -> Scores:
