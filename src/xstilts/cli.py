@@ -77,7 +77,8 @@ def tasks_command(
             trains = " then ".join(t.train_corpora) or "none (encoder evaluated directly)"
         else:
             langs = "en"
-            trains = " + ".join(t.members) if t.members else " ".join(t.train_corpora)
+            trains = (f"mixture of {len(t.members)} tasks" if t.members
+                      else " ".join(t.train_corpora))
         table.add_row(t.name, t.role, t.type, t.metric, trains, langs)
     out.print(table)
 

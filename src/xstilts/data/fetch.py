@@ -131,9 +131,11 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
-def read_table(folder: Path, corpus: str, language: str, split: str) -> pa.Table:
-    """Read one canonical table, checking it against the manifest's hash."""
-    manifest = read_manifest(folder)
+def read_table(folder: Path, corpus: str, language: str, split: str,
+               manifest: dict | None = None) -> pa.Table:
+    """Read one canonical table, checking it against the manifest's hash (pass the manifest
+    when reading many tables, to parse it once)."""
+    manifest = manifest or read_manifest(folder)
     key = f"{corpus}/{language}/{split}"
     entry = next((u for u in manifest["units"] if u["key"] == key), None)
     if entry is None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from xstilts.data.fetch import read_table
+from xstilts.data.fetch import read_manifest, read_table
 from xstilts.errors import UserError
 from xstilts.evaluation.leaderboard import write_task_file
 from xstilts.tasks.catalogue import get_task
@@ -79,6 +79,7 @@ def export_labels(data_dir: Path, benchmark: str, out: Path,
         raise UserError(f"unknown benchmark '{benchmark}'; choose one of: "
                         f"{', '.join(TASK2LANGS)}")
     names = tasks or list(TASK2LANGS[benchmark])
+    manifest = read_manifest(data_dir)
     written = []
     for name in names:
         task = get_task(name)
@@ -86,6 +87,6 @@ def export_labels(data_dir: Path, benchmark: str, out: Path,
             raise UserError(f"'{name}' is not a {benchmark} target task")
         languages = task.languages[benchmark] or task.all_languages()
         for lang in languages:
-            table = read_table(data_dir, name, lang, "test")
+            table = read_table(data_dir, name, lang, "test", manifest)
             written.append(write_task_file(out, name, lang, GOLD[name](table), "labels"))
     return written
