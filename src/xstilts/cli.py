@@ -169,6 +169,63 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=err, transient=True)
 
 
+# --------------------------------------------------------------------------- models
+
+models_app = typer.Typer(no_args_is_help=True, help="Model utilities.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("build-tiny")
+def build_tiny_command(
+    data: Annotated[Path, typer.Option(help="Canonical data folder (its text trains the "
+                                            "tokenizers; models go to DATA/models).")]
+    = Path("data"),
+    seed: Annotated[int, typer.Option(help="Initialisation seed.")] = 0,
+) -> None:
+    """Build tiny-mbert, tiny-xlmr and tiny-mt5: real model classes with small configs."""
+    from xstilts.data.fetch import read_manifest
+    from xstilts.models.tiny import build_tiny
+
+    read_manifest(data)  # a clear error when the data folder is missing
+    built = build_tiny(data, seed=seed)
+    for name, path in built.items():
+        out.print(f"{name}: {path}")
+
+
+# --------------------------------------------------------------------------- run
+
+@app.command("run")
+def run_command(
+    config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
+    run_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Run folder (default runs/<study name>).")] = None,
+) -> None:
+    """Run a study on this machine; finished stages are not run again."""
+    from xstilts.runner import run_study
+    from xstilts.study import load_study
+
+    study = load_study(config)
+    target = run_dir or Path("runs") / study.name
+    with _progress() as progress:
+        bar = progress.add_task("stages", total=None)
+
+        def on_event(status: str, stage: Any, seconds: float) -> None:
+            if status == "started":
+                progress.update(bar, description=stage.label)
+            else:
+                progress.advance(bar)
+                if status == "finished":
+                    progress.console.print(f"{stage.label}: {seconds:.1f} s")
+
+        summary = run_study(study, target, on_event)
+    ran = sum(1 for t in summary["timings"] if t["status"] == "ran")
+    note = " on SYNTHETIC data" if summary["data_synthetic"] else ""
+    out.print(f"Study '{study.name}'{note}: {ran} stages ran, "
+              f"{len(summary['timings']) - ran} were already done, {summary['seconds']:.0f} s.")
+    out.print(f"Results: {target}/scores.csv, {target}/gains.csv, "
+              f"{target}/report/report.md")
+
+
 # --------------------------------------------------------------------------- score
 
 @app.command("score")

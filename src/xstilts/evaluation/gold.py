@@ -22,8 +22,12 @@ from xstilts.tasks.languages import TASK2LANGS
 
 
 def squad_data(table: pa.Table) -> list[dict]:
-    """SQuAD ``data`` list (one article per context) from a span-QA table."""
-    rows = table.to_pydict()
+    """SQuAD ``data`` list (one article per question) from a span-QA table."""
+    return squad_articles(table.to_pydict())
+
+
+def squad_articles(rows: dict[str, list]) -> list[dict]:
+    """SQuAD ``data`` list from span-QA columns."""
     articles: list[dict] = []
     for i, qid in enumerate(rows["id"]):
         answers = rows["answers"][i]

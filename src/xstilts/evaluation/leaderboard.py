@@ -434,20 +434,26 @@ def _task_folders(folder: Path, languages: Mapping[str, Any], benchmark: str) ->
     return names
 
 
+def score_language(task: str, language: str, predictions: Path, labels: Path
+                   ) -> dict[str, float]:
+    """Scores of one task and language from two leaderboard-layout folders, exactly as
+    ``score_submission`` computes them (the evaluation stage uses this)."""
+    name = f"test-{language}.{_TASKS[task].suffix}"
+    prediction_file = predictions / task / name
+    label_file = labels / task / name
+    for path, kind in ((prediction_file, "prediction"), (label_file, "label")):
+        if not path.is_file():
+            raise UserError(f"{path}: missing {kind} file for {task} language {language!r}")
+    return _TASKS[task].score(prediction_file, label_file, language)
+
+
 def _score_task(
     benchmark: str, task: str, languages: Sequence[str], predictions: Path, labels: Path
 ) -> dict[str, Any]:
     """Per-language scores, their unweighted means, and the task's ``avg_metric``."""
-    spec = _TASKS[task]
     per_metric: dict[str, dict[str, float]] = {}
     for language in languages:
-        name = f"test-{language}.{spec.suffix}"
-        prediction_file = predictions / task / name
-        label_file = labels / task / name
-        for path, kind in ((prediction_file, "prediction"), (label_file, "label")):
-            if not path.is_file():
-                raise UserError(f"{path}: missing {kind} file for {task} language {language!r}")
-        for metric, value in spec.score(prediction_file, label_file, language).items():
+        for metric, value in score_language(task, language, predictions, labels).items():
             per_metric.setdefault(metric, {})[language] = value
     result: dict[str, Any] = dict(per_metric)
     for metric, values in per_metric.items():

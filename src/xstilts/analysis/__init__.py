@@ -1,0 +1,1 @@
+"""Analysis of a run: score tables, gains, statistics, report."""

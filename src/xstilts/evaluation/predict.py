@@ -1,0 +1,98 @@
+"""Predictions of a trained head on canonical rows, in the leaderboard's item form, and the
+English-dev score used for model selection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from xstilts.evaluation.gold import squad_articles
+from xstilts.evaluation.metrics import accuracy, seqeval_f1, squad_em_f1
+from xstilts.evaluation.qa_decoding import decode_answers
+from xstilts.models.heads import HeadSpec
+from xstilts.tasks.catalogue import Task
+from xstilts.training.data import encode
+from xstilts.training.features import tags_by_word
+from xstilts.training.recipes import Recipe
+
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _slices(inputs: dict[str, torch.Tensor], size: int) -> Iterator[dict[str, torch.Tensor]]:
+    total = inputs["input_ids"].shape[0]
+    for start in range(0, total, size):
+        yield {k: v[start:start + size] for k, v in inputs.items() if k in MODEL_INPUTS}
+
+
+@torch.no_grad()
+def _logits(model: Any, head: str, inputs: dict[str, torch.Tensor], batch_size: int
+            ) -> list[Any]:
+    model.eval()
+    return [model(head, batch).logits for batch in _slices(inputs, batch_size)]
+
+
+def predict(model: Any, head: str, task: Task, spec: HeadSpec, tokenizer: Any,
+            rows: dict[str, list], recipe: Recipe) -> Any:
+    """Leaderboard items: labels, tag lists, {id: answer} or choice indices."""
+    features = encode(task, spec, tokenizer, rows, recipe, with_labels=False)
+    size = recipe.eval_batch_size
+    if task.type == "pair_classification":
+        logits = torch.cat(_logits(model, head, features, size))
+        return [spec.labels[i] for i in logits.argmax(-1).tolist()]
+    if task.type == "multiple_choice":
+        scores = torch.cat(_logits(model, head, features, size))
+        return scores.argmax(-1).tolist()
+    if task.type == "tagging":
+        return _tags(model, head, spec, features, rows, size)
+    if task.type == "span_qa":
+        outputs = _logits(model, head, features.model_inputs(), size)
+        start = torch.cat([o[0] for o in outputs]).numpy()
+        end = torch.cat([o[1] for o in outputs]).numpy()
+        answers = decode_answers(features, start, end, max_answer_length=recipe.max_answer_length,
+                                 allow_impossible=task.name == "squad_v2")
+        return {qid: answers.get(qid, "") for qid in rows["id"]}
+    raise ValueError(f"no predictions for task type {task.type}")
+
+
+def _tags(model: Any, head: str, spec: HeadSpec, features: dict, rows: dict[str, list],
+          size: int) -> list[list[str]]:
+    """One tag per word: the prediction on its first sub-token; words cut off by the
+    maximum length get "O" (NER) or the first label of the set."""
+    predicted = torch.cat([x.argmax(-1) for x in _logits(model, head, features, size)]) \
+        if features["input_ids"].shape[0] else torch.zeros((0, 0), dtype=torch.long)
+    default = "O" if "O" in spec.labels else spec.labels[0]
+    return tags_by_word(features["word_index"], predicted, [len(t) for t in rows["tokens"]],
+                        spec.labels, default)
+
+
+def dev_score(task: Task, predictions: Any, rows: dict[str, list]) -> float:
+    """The score model selection maximises, on English dev rows."""
+    if task.type in ("pair_classification",):
+        return accuracy(rows["label"], predictions)["accuracy"]
+    if task.type == "multiple_choice":
+        return accuracy(rows["label"], predictions)["accuracy"]
+    if task.type == "tagging":
+        if task.metric == "f1":
+            return seqeval_f1(rows["tags"], predictions)["f1"]
+        gold = [t for seq in rows["tags"] for t in seq]
+        flat = [t for seq in predictions for t in seq]
+        return accuracy(gold, flat)["accuracy"]
+    if task.type == "span_qa":
+        return _qa_score(rows, predictions)
+    raise ValueError(f"no dev score for task type {task.type}")
+
+
+def _qa_score(rows: dict[str, list], predictions: dict[str, str]) -> float:
+    """(EM + F1) / 2; unanswerable SQuAD 2.0 questions score 100 only for an empty answer,
+    as in the SQuAD 2.0 evaluation."""
+    answerable = [i for i, a in enumerate(rows["answers"]) if a["text"]]
+    empty = [i for i, a in enumerate(rows["answers"]) if not a["text"]]
+    total = 0.0
+    if answerable:
+        subset = {k: [v[i] for i in answerable] for k, v in rows.items()}
+        scores = squad_em_f1(squad_articles(subset), predictions)
+        total += (scores["exact_match"] + scores["f1"]) / 2 * len(answerable)
+    total += sum(100.0 for i in empty if predictions.get(rows["id"][i], "") == "")
+    return total / max(1, len(answerable) + len(empty))

@@ -1,0 +1,152 @@
+"""The evaluation stage: zero-shot evaluation of one target in every language.
+
+Trained targets are predicted with their fine-tuned model. Bitext retrieval targets (BUCC,
+Tatoeba) have no target training: the intermediate encoder (or the pretrained one, or the
+SQuAD-tuned one when the study asks) embeds sentences with the mean of a middle layer's
+hidden states (XTREME convention), and BUCC mines with a ratio margin whose threshold is tuned
+on the validation ("sample") split and applied to the test ("training") split.
+
+Outputs: ``predictions/`` and ``labels/`` in the leaderboard layout, and ``scores.json``
+(one row per language and metric, scored by the leaderboard scorer's own code).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from xstilts.atomic import write_text
+from xstilts.errors import UserError
+from xstilts.evaluation.gold import GOLD
+from xstilts.evaluation.leaderboard import score_language, write_task_file
+from xstilts.evaluation.predict import predict
+from xstilts.evaluation.retrieval import (
+    apply_threshold,
+    mine_candidates,
+    tatoeba_predictions,
+    tune_threshold,
+)
+from xstilts.models.checkpoint import load_checkpoint
+from xstilts.models.encoder import Encoder, load_backbone
+from xstilts.models.heads import mean_pool
+from xstilts.models.registry import Architecture
+from xstilts.study import Budget
+from xstilts.tasks.catalogue import Task
+from xstilts.training.data import DataFolder
+from xstilts.training.recipes import recipe_for
+
+UNSUPPORTED = ("entity_retrieval", "answer_retrieval")
+
+
+def evaluate_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
+                    out: Path, preset: str, budget: Budget) -> None:
+    """Evaluate ``task`` in all its languages; ``init`` is the stage folder of the model."""
+    if task.type in UNSUPPORTED:
+        raise UserError(f"target '{task.name}' needs dual-encoder training, which this "
+                        "version does not run yet; remove it from the study's targets")
+    data = DataFolder(data_dir)
+    recipe = recipe_for(preset, task)
+    predictions_dir, labels_dir = out / "predictions", out / "labels"
+    if task.type == "bitext_retrieval":
+        predictions = _retrieval(arch, init, task, data, recipe, budget)
+    else:
+        predictions = _trained(init, task, data, recipe, budget)
+    rows = []
+    for language, (items, gold) in predictions.items():
+        write_task_file(predictions_dir, task.name, language, items, "predictions")
+        write_task_file(labels_dir, task.name, language, gold, "labels")
+        scores = score_language(task.name, language, predictions_dir, labels_dir)
+        rows.extend({"language": language, "metric": m, "value": v} for m, v in scores.items())
+    write_text(out / "scores.json", json.dumps(rows, indent=1) + "\n")
+
+
+def _test_rows(data: DataFolder, task: Task, language: str, budget: Budget) -> dict[str, list]:
+    return data.rows(task.name, language, "test", budget.max_eval_examples)
+
+
+def _trained(init: Path | None, task: Task, data: DataFolder, recipe: Any, budget: Budget
+             ) -> dict[str, tuple[Any, Any]]:
+    if init is None:
+        raise ValueError(f"{task.name} needs a trained model")
+    model, tokenizer = load_checkpoint(init / "model")
+    head = next(iter(model.head_specs))  # a target model has one head
+    spec = model.head_specs[head]
+    results = {}
+    for language in task.all_languages():
+        rows = _test_rows(data, task, language, budget)
+        items = predict(model, head, task, spec, tokenizer, rows, recipe)
+        results[language] = (items, _gold(task, rows))
+    return results
+
+
+def _gold(task: Task, rows: dict[str, list]) -> Any:
+    import pyarrow as pa
+
+    return GOLD[task.name](pa.table(rows))
+
+
+# --------------------------------------------------------------------------- retrieval
+
+def _encoder(arch: Architecture, init: Path | None) -> tuple[Encoder, Any]:
+    if init is None:
+        backbone, tokenizer = load_backbone(arch.model_id, arch.family)
+        return Encoder(backbone, arch.family), tokenizer
+    model, tokenizer = load_checkpoint(init / "model")
+    return model.encoder, tokenizer
+
+
+@torch.no_grad()
+def embed(encoder: Encoder, tokenizer: Any, texts: list[str], layer: int, max_length: int,
+          batch_size: int = 64) -> np.ndarray:
+    """L2-normalised mean of one layer's hidden states, one row per text."""
+    encoder.eval()
+    chunks = []
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
+                          max_length=max_length, return_tensors="pt")
+        output = encoder(batch["input_ids"], batch["attention_mask"],
+                         batch.get("token_type_ids"))
+        chunks.append(mean_pool(output.hidden_states[layer], batch["attention_mask"]).numpy())
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, 1), np.float32)
+
+
+def _sides(rows: dict[str, list]) -> tuple[list[int], list[int]]:
+    source = [i for i, s in enumerate(rows["side"]) if s == "source"]
+    target = [i for i, s in enumerate(rows["side"]) if s == "target"]
+    return source, target
+
+
+def _retrieval(arch: Architecture, init: Path | None, task: Task, data: DataFolder,
+               recipe: Any, budget: Budget) -> dict[str, tuple[Any, Any]]:
+    encoder, tokenizer = _encoder(arch, init)
+    layer = min(arch.retrieval_layer, arch.num_layers)
+
+    def vectors(rows: dict[str, list], index: list[int]) -> np.ndarray:
+        return embed(encoder, tokenizer, [rows["text"][i] for i in index], layer,
+                     recipe.max_length)
+
+    results = {}
+    for language in task.all_languages():
+        rows = data.rows(task.name, language, "test")
+        source, target = _sides(rows)
+        if task.name == "tatoeba":
+            english, other = vectors(rows, target), vectors(rows, source)
+            results[language] = (tatoeba_predictions(english, other), _gold(task, rows))
+            continue
+        dev = data.rows(task.name, language, "validation")
+        dev_source, dev_target = _sides(dev)
+        dev_candidates = mine_candidates(vectors(dev, dev_source), vectors(dev, dev_target),
+                                         [dev["id"][i] for i in dev_source],
+                                         [dev["id"][i] for i in dev_target])
+        gold_dev = {(dev["id"][i], dev["gold_id"][i]) for i in dev_source
+                    if dev["gold_id"][i] is not None}
+        threshold = tune_threshold(dev_candidates, gold_dev)
+        candidates = mine_candidates(vectors(rows, source), vectors(rows, target),
+                                     [rows["id"][i] for i in source],
+                                     [rows["id"][i] for i in target])
+        results[language] = (apply_threshold(candidates, threshold), _gold(task, rows))
+    return results

@@ -1,0 +1,175 @@
+"""Run a study on this machine: prepare data and models, run the planned stages in
+dependency order (skipping those already done), and write the run folder.
+
+    RUN_DIR/
+      scores.parquet (+ .csv)   one row per (architecture, intermediate, seed, target, language, metric)
+      gains.parquet (+ .csv)    score minus the same architecture+seed's no-intermediate score
+      predictions/<arch>/<intermediate>/<seed>/<task>/test-<lang>.<ext>
+      report/report.md, report.html, *.png
+      run.json                  config, data version, code version, stage timings
+      stages/<kind>/<key>/      every stage's output, addressed by its key
+
+A stage's output folder is written under a temporary name and renamed when complete, so an
+interrupted run leaves only finished stages behind and picks up from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from xstilts.analysis.report import write_report
+from xstilts.analysis.results import gains_frame, scores_frame, write_frame
+from xstilts.atomic import atomic_path, write_text
+from xstilts.data.fetch import MANIFEST, fetch, read_manifest, units_for
+from xstilts.errors import UserError
+from xstilts.evaluation.stages import UNSUPPORTED
+from xstilts.models.registry import Architecture, resolve_architecture
+from xstilts.study import NONE, Stage, StudyConfig, code_version, plan
+from xstilts.tasks.catalogue import get_task
+
+Event = Callable[[str, Stage, float], None]  # (status, stage, seconds)
+
+
+def prepare_data(config: StudyConfig) -> dict:
+    """The data folder's manifest, fetching synthetic data first when the folder is empty."""
+    data_dir = config.data.out
+    if not (data_dir / MANIFEST).exists():
+        if config.data.source != "synthetic":
+            raise UserError(f"{data_dir} has no data; run 'xstilts data fetch --source "
+                            f"{config.data.source} --out {data_dir}' first")
+        from xstilts.data.synthetic import SyntheticSource
+
+        with SyntheticSource(seed=config.data.seed) as source:
+            fetch(units_for(None), source, data_dir, synthetic=True, origin="synthetic")
+    return read_manifest(data_dir)
+
+
+def prepare_models(config: StudyConfig) -> dict[str, Architecture]:
+    """Resolve every architecture, building the tiny offline models when they are missing."""
+    data_dir = config.data.out
+    tiny = [a for a in config.architectures
+            if a.startswith("tiny-") and not (data_dir / "models" / a).is_dir()]
+    if tiny:
+        from xstilts.models.tiny import build_tiny
+
+        build_tiny(data_dir, tiny)
+    return {a: resolve_architecture(a, data_dir) for a in config.architectures}
+
+
+def model_version(arch: Architecture) -> str:
+    """Fingerprint of a model's weights and config (a hub id stands for itself)."""
+    path = Path(arch.model_id)
+    if not path.is_dir():
+        return arch.model_id
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        if file.is_file():
+            digest.update(f"{file.relative_to(path)}\0{file.stat().st_size}\0".encode())
+            if file.stat().st_size < (256 << 20):
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def stage_dir(run_dir: Path, stage: Stage) -> Path:
+    return run_dir / "stages" / stage.kind / stage.key
+
+
+def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None) -> dict:
+    """Run every stage of the study that is not done yet; write the run folder."""
+    started = time.perf_counter()
+    unsupported = [t.name for t in config.target_tasks() if t.type in UNSUPPORTED]
+    if unsupported:
+        raise UserError(f"targets {', '.join(unsupported)} need dual-encoder training, which "
+                        "this version does not run yet; remove them from the study's targets")
+    manifest = prepare_data(config)
+    archs = prepare_models(config)
+    code = code_version()
+    stages = plan(config, manifest["data_version"], code,
+                  {name: model_version(a) for name, a in archs.items()})
+    by_key = {s.key: s for s in stages}
+    timings = []
+    for stage in stages:
+        out = stage_dir(run_dir, stage)
+        if (out / "done.json").exists():
+            timings.append({"stage": stage.label, "key": stage.key, "status": "skipped"})
+            if on_event:
+                on_event("skipped", stage, 0.0)
+            continue
+        if on_event:
+            on_event("started", stage, 0.0)
+        begin = time.perf_counter()
+        inputs = [stage_dir(run_dir, by_key[k]) for k in stage.needs]
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            _run_stage(stage, archs[stage.architecture], inputs, config, tmp)
+            write_text(tmp / "done.json", json.dumps({"stage": stage.label,
+                                                      "key": stage.key}) + "\n")
+        seconds = time.perf_counter() - begin
+        timings.append({"stage": stage.label, "key": stage.key, "status": "ran",
+                        "seconds": round(seconds, 3)})
+        if on_event:
+            on_event("finished", stage, seconds)
+    summary = _collect(config, run_dir, stages, manifest, code)
+    summary["timings"] = timings
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    write_text(run_dir / "run.json", json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: StudyConfig,
+               out: Path) -> None:
+    from xstilts.evaluation.stages import evaluate_target
+    from xstilts.training.stages import train_intermediate, train_target
+
+    data_dir = config.data.out
+    init = inputs[0] if inputs else None
+    if stage.kind == "intermediate":
+        train_intermediate(arch, config.members(stage.intermediate), data_dir, out,
+                           config.recipe, config.sampling, config.budget, stage.seed)
+    elif stage.kind == "target":
+        train_target(arch, init, get_task(stage.target or ""), data_dir, out, config.recipe,
+                     config.budget, stage.seed)
+    else:
+        evaluate_target(arch, init, get_task(stage.target or ""), data_dir, out,
+                        config.recipe, config.budget)
+
+
+def _collect(config: StudyConfig, run_dir: Path, stages: list[Stage], manifest: dict,
+             code: str) -> dict:
+    """Gather every evaluation into the run's tables, predictions and report."""
+    rows = []
+    predictions = run_dir / "predictions"
+    staged = predictions.with_name(".predictions.tmp")
+    shutil.rmtree(staged, ignore_errors=True)
+    for stage in stages:
+        if stage.kind != "evaluate":
+            continue
+        out = stage_dir(run_dir, stage)
+        cell = {"architecture": stage.architecture, "intermediate": stage.intermediate,
+                "seed": stage.seed, "target": stage.target}
+        for row in json.loads((out / "scores.json").read_text(encoding="utf-8")):
+            rows.append({**cell, **row})
+        destination = staged / stage.architecture / stage.intermediate / str(stage.seed)
+        shutil.copytree(out / "predictions", destination, dirs_exist_ok=True)
+    shutil.rmtree(predictions, ignore_errors=True)
+    if staged.exists():
+        staged.rename(predictions)
+    scores = scores_frame(rows)
+    gains = gains_frame(scores)
+    write_frame(scores, run_dir, "scores")
+    write_frame(gains, run_dir, "gains")
+    write_report(config, scores, gains, run_dir / "report", synthetic=manifest["synthetic"])
+    return {
+        "study": config.name,
+        "config": config.model_dump(mode="json"),
+        "data_version": manifest["data_version"],
+        "data_synthetic": manifest["synthetic"],
+        "code_version": code,
+        "baseline": NONE,
+        "stages": len(stages),
+    }

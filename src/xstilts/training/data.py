@@ -1,0 +1,96 @@
+"""From canonical tables to model inputs: the head a task needs, its training features, and
+its English dev examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from xstilts.data.fetch import read_manifest, read_table
+from xstilts.errors import UserError
+from xstilts.models.heads import HeadSpec
+from xstilts.tasks.catalogue import Task
+from xstilts.training.features import encode_choices, encode_pairs, encode_qa, encode_tagging
+from xstilts.training.recipes import Recipe
+
+HEAD_KINDS = {"pair_classification": "classification", "tagging": "tagging",
+              "span_qa": "span", "multiple_choice": "multiple_choice"}
+
+
+class DataFolder:
+    """A canonical data folder; the manifest is parsed once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.manifest = read_manifest(self.path)
+
+    def table(self, corpus: str, language: str, split: str) -> pa.Table:
+        return read_table(self.path, corpus, language, split, self.manifest)
+
+    def rows(self, corpus: str, language: str, split: str, limit: int | None = None,
+             seed: int = 0) -> dict[str, list]:
+        """Columns of a table as lists; with ``limit``, a seeded random subset in table
+        order (so a cap never takes just the first member of a concatenated corpus)."""
+        table = self.table(corpus, language, split)
+        if limit is not None and limit < table.num_rows:
+            keep = np.sort(np.random.default_rng(seed).permutation(table.num_rows)[:limit])
+            table = table.take(pa.array(keep))
+        return table.to_pydict()
+
+
+    def has(self, corpus: str, language: str, split: str) -> bool:
+        return any(u["key"] == f"{corpus}/{language}/{split}" for u in self.manifest["units"])
+
+
+def train_and_dev(data: DataFolder, corpus: str, dev_corpus: str, train_limit: int | None,
+                  dev_limit: int, seed: int) -> tuple[dict[str, list], dict[str, list]]:
+    """English training rows and English dev rows for model selection. Without an English
+    validation split (TyDiQA-GoldP), a seeded held-out part of the training split is the
+    dev set and is not trained on."""
+    if data.has(dev_corpus, "en", "validation"):
+        return (data.rows(corpus, "en", "train", train_limit, seed),
+                data.rows(dev_corpus, "en", "validation", dev_limit, seed))
+    table = data.table(corpus, "en", "train")
+    order = np.random.default_rng(seed).permutation(table.num_rows)
+    held_out = min(dev_limit, max(1, table.num_rows // 10))
+    dev, train = np.sort(order[:held_out]), np.sort(order[held_out:])
+    if train_limit is not None:
+        train = train[:train_limit]
+    return (table.take(pa.array(train)).to_pydict(), table.take(pa.array(dev)).to_pydict())
+
+
+def head_spec(task: Task, data: DataFolder) -> HeadSpec:
+    """The head a task trains: its kind and label set (CCG reads its tags from the data)."""
+    if task.type not in HEAD_KINDS:
+        raise UserError(f"task '{task.name}' ({task.type}) has no trainable head")
+    labels = task.labels
+    if labels is None and task.type == "tagging":
+        tags = data.table(task.train_corpora[0], "en", "train").column("tags").to_pylist()
+        labels = tuple(sorted({t for seq in tags for t in seq}))
+    labels = tuple(labels or ())
+    return HeadSpec(kind=HEAD_KINDS[task.type], num_labels=len(labels), labels=labels)
+
+
+def encode(task: Task, spec: HeadSpec, tokenizer: Any, rows: dict[str, list], recipe: Recipe,
+           with_labels: bool = True) -> Any:
+    """Model inputs for rows of a canonical table (QA: a QAFeatures object)."""
+    if task.type == "pair_classification":
+        index = {label: i for i, label in enumerate(spec.labels)}
+        labels = [index[x] for x in rows["label"]] if with_labels else None
+        return encode_pairs(tokenizer, rows["text_a"], rows["text_b"], recipe.max_length,
+                            labels=labels)
+    if task.type == "tagging":
+        index = {label: i for i, label in enumerate(spec.labels)}
+        return encode_tagging(tokenizer, rows["tokens"], rows["tags"] if with_labels else None,
+                              index, recipe.max_length)
+    if task.type == "span_qa":
+        return encode_qa(tokenizer, rows["question"], rows["context"], rows["id"],
+                         recipe.max_length, recipe.doc_stride, recipe.max_query_length,
+                         answers=rows["answers"] if with_labels else None)
+    if task.type == "multiple_choice":
+        return encode_choices(tokenizer, rows["context"], rows["question"], rows["choices"],
+                              recipe.max_length, labels=rows["label"] if with_labels else None)
+    raise UserError(f"task '{task.name}' ({task.type}) cannot be encoded for training")

@@ -1,0 +1,106 @@
+"""The two training stages of the study, as plain functions with path inputs and outputs.
+
+train_intermediate: pretrained model → English intermediate task(s) → checkpoint
+                    (encoder + one head per task) and training log.
+train_target:       pretrained model (baseline) or intermediate checkpoint (encoder
+                    transferred, heads new) → English target training data → model.
+
+Model selection uses English dev data only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from xstilts.atomic import write_text
+from xstilts.evaluation.predict import dev_score, predict
+from xstilts.models.checkpoint import load_for_transfer, save_checkpoint
+from xstilts.models.registry import Architecture
+from xstilts.study import Budget, Sampling
+from xstilts.tasks.catalogue import Task
+from xstilts.training.data import DataFolder, encode, head_spec, train_and_dev
+from xstilts.training.loop import TaskData, total_steps, train_loop
+from xstilts.training.recipes import recipe_for
+from xstilts.training.sampler import TaskSampler
+
+TRAINING_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "labels",
+                   "start_positions", "end_positions")
+
+
+def _features(task: Task, spec: Any, tokenizer: Any, rows: dict[str, list], recipe: Any
+              ) -> TaskData:
+    features = encode(task, spec, tokenizer, rows, recipe)
+    if task.type == "span_qa":
+        features = features.training_inputs()
+    return TaskData(head=task.name,
+                    features={k: v for k, v in features.items() if k in TRAINING_INPUTS})
+
+
+def _validator(model: Any, tokenizer: Any, heads: list[tuple[Task, Any, dict]], recipe: Any):
+    """Mean English-dev score over the trained tasks (jiant's equal-weight aggregate)."""
+    def validate() -> float:
+        scores = [dev_score(task, predict(model, task.name, task, spec, tokenizer, rows, recipe),
+                            rows) for task, spec, rows in heads]
+        return sum(scores) / len(scores)
+    return validate
+
+
+def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, out: Path,
+                       preset: str, sampling: Sampling, budget: Budget, seed: int) -> None:
+    """Train one shared encoder with one head per intermediate task."""
+    data = DataFolder(data_dir)
+    specs = {task.name: head_spec(task, data) for task in tasks}
+    model, tokenizer = load_for_transfer(arch.model_id, arch.family, specs, seed)
+    # One recipe for the mixture: the first task's (lengths per task type still apply).
+    recipes = {task.name: recipe_for(preset, task) for task in tasks}
+    recipe = recipes[tasks[0].name]
+    train, heads = {}, []
+    for task in tasks:
+        rows, dev = train_and_dev(data, task.train_corpora[0], task.dev_corpus or task.name,
+                                  budget.max_train_examples, recipes[task.name].eval_examples,
+                                  seed)
+        train[task.name] = _features(task, specs[task.name], tokenizer, rows,
+                                     recipes[task.name])
+        heads.append((task, specs[task.name], dev))
+    sizes = {name: d.size for name, d in train.items()}
+    sampler = TaskSampler(sizes, sampling.method, sampling.temperature, sampling.cap, seed) \
+        if len(tasks) > 1 else None
+    steps = total_steps(list(sizes.values()), recipe, budget.max_steps)
+    result = train_loop(model, train, recipe, steps, _validator(model, tokenizer, heads, recipe),
+                        seed, sampler)
+    save_checkpoint(model, tokenizer, out / "model",
+                    {"architecture": arch.name, "tasks": list(specs), "seed": seed})
+    _write_log(out, {"kind": "intermediate", "tasks": list(specs), "sizes": sizes,
+                     "recipe": recipe.model_dump(), "result": result.__dict__})
+
+
+def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
+                 out: Path, preset: str, budget: Budget, seed: int) -> None:
+    """Train a target task from the pretrained model or an intermediate checkpoint."""
+    data = DataFolder(data_dir)
+    spec = head_spec(task, data)
+    source = str(init / "model") if init is not None else arch.model_id
+    model, tokenizer = load_for_transfer(source, arch.family, {task.name: spec}, seed)
+    recipe = recipe_for(preset, task)
+    results = []
+    # Several training corpora are trained in order (XCOPA: Social IQa, then COPA); the
+    # last corpus's English dev set selects the model of each phase.
+    for corpus in task.train_corpora:
+        rows, dev = train_and_dev(data, corpus, task.dev_corpus or corpus,
+                                  budget.max_train_examples, recipe.eval_examples, seed)
+        validate = _validator(model, tokenizer, [(task, spec, dev)], recipe)
+        train = {task.name: _features(task, spec, tokenizer, rows, recipe)}
+        steps = total_steps([train[task.name].size], recipe, budget.max_steps)
+        results.append({"corpus": corpus, **train_loop(
+            model, train, recipe, steps, validate, seed).__dict__})
+    save_checkpoint(model, tokenizer, out / "model",
+                    {"architecture": arch.name, "task": task.name, "seed": seed,
+                     "initialised_from": "intermediate" if init else "pretrained"})
+    _write_log(out, {"kind": "target", "task": task.name, "recipe": recipe.model_dump(),
+                     "results": results})
+
+
+def _write_log(out: Path, log: dict) -> None:
+    write_text(out / "training_log.json", json.dumps(log, indent=2, default=str) + "\n")
