@@ -11,6 +11,7 @@ import torch
 from xstilts.evaluation.gold import squad_articles
 from xstilts.evaluation.metrics import accuracy, seqeval_f1, squad_em_f1
 from xstilts.evaluation.qa_decoding import decode_answers
+from xstilts.models.device import autocast, model_device, to
 from xstilts.models.heads import HeadSpec
 from xstilts.tasks.catalogue import Task
 from xstilts.training.data import encode
@@ -29,8 +30,16 @@ def _slices(inputs: dict[str, torch.Tensor], size: int) -> Iterator[dict[str, to
 @torch.no_grad()
 def _logits(model: Any, head: str, inputs: dict[str, torch.Tensor], batch_size: int
             ) -> list[Any]:
+    """Logits on the CPU in float32, whatever device and precision the model runs in."""
     model.eval()
-    return [model(head, batch).logits for batch in _slices(inputs, batch_size)]
+    on = model_device(model)
+    outputs = []
+    for batch in _slices(inputs, batch_size):
+        with autocast(on):
+            logits = model(head, to(batch, on)).logits
+        outputs.append(tuple(x.float().cpu() for x in logits) if isinstance(logits, tuple)
+                       else logits.float().cpu())
+    return outputs
 
 
 def predict(model: Any, head: str, task: Task, spec: HeadSpec, tokenizer: Any,

@@ -31,6 +31,7 @@ from xstilts.evaluation.retrieval import (
     tune_threshold,
 )
 from xstilts.models.checkpoint import load_checkpoint
+from xstilts.models.device import autocast, device, model_device, to
 from xstilts.models.encoder import Encoder, load_backbone
 from xstilts.models.heads import mean_pool
 from xstilts.models.registry import Architecture
@@ -73,6 +74,7 @@ def _trained(init: Path | None, task: Task, data: DataFolder, recipe: Any, budge
     if init is None:
         raise ValueError(f"{task.name} needs a trained model")
     model, tokenizer = load_checkpoint(init / "model")
+    model.to(device())
     head = next(iter(model.head_specs))  # a target model has one head
     spec = model.head_specs[head]
     results = {}
@@ -94,9 +96,9 @@ def _gold(task: Task, rows: dict[str, list]) -> Any:
 def _encoder(arch: Architecture, init: Path | None) -> tuple[Encoder, Any]:
     if init is None:
         backbone, tokenizer = load_backbone(arch.model_id, arch.family)
-        return Encoder(backbone, arch.family), tokenizer
+        return Encoder(backbone, arch.family).to(device()), tokenizer
     model, tokenizer = load_checkpoint(init / "model")
-    return model.encoder, tokenizer
+    return model.encoder.to(device()), tokenizer
 
 
 @torch.no_grad()
@@ -104,13 +106,17 @@ def embed(encoder: Encoder, tokenizer: Any, texts: list[str], layer: int, max_le
           batch_size: int = 64) -> np.ndarray:
     """L2-normalised mean of one layer's hidden states, one row per text."""
     encoder.eval()
+    on = model_device(encoder)
     chunks = []
     for start in range(0, len(texts), batch_size):
-        batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
-                          max_length=max_length, return_tensors="pt")
-        output = encoder(batch["input_ids"], batch["attention_mask"],
-                         batch.get("token_type_ids"))
-        chunks.append(mean_pool(output.hidden_states[layer], batch["attention_mask"]).numpy())
+        batch = to(dict(tokenizer(texts[start:start + batch_size], padding=True,
+                                  truncation=True, max_length=max_length,
+                                  return_tensors="pt")), on)
+        with autocast(on):
+            output = encoder(batch["input_ids"], batch["attention_mask"],
+                             batch.get("token_type_ids"))
+        pooled = mean_pool(output.hidden_states[layer].float(), batch["attention_mask"])
+        chunks.append(pooled.cpu().numpy())
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, 1), np.float32)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import get_linear_schedule_with_warmup
 
+from xstilts.models.device import autocast, model_device, to
 from xstilts.training.recipes import Recipe
 from xstilts.training.sampler import TaskSampler
 
@@ -88,6 +89,7 @@ def train_loop(model: torch.nn.Module, tasks: dict[str, TaskData], recipe: Recip
     optimizer = _optimizer(model, recipe)
     schedule = get_linear_schedule_with_warmup(
         optimizer, int(recipe.warmup_proportion * steps), steps)
+    on = model_device(model)
     best_score, best_step, best_state, waited = -math.inf, 0, None, 0
     history: list[dict] = []
     step, stopped_early = 0, False
@@ -96,7 +98,8 @@ def train_loop(model: torch.nn.Module, tasks: dict[str, TaskData], recipe: Recip
         name = only or sampler.sample()  # type: ignore[union-attr]
         loss_sum = 0.0
         for _ in range(recipe.grad_accumulation):
-            output = model(tasks[name].head, next(streams[name]))
+            with autocast(on):
+                output = model(tasks[name].head, to(next(streams[name]), on))
             (output.loss / recipe.grad_accumulation).backward()
             loss_sum += float(output.loss.detach())
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
@@ -111,7 +114,8 @@ def train_loop(model: torch.nn.Module, tasks: dict[str, TaskData], recipe: Recip
                             "loss": loss_sum / recipe.grad_accumulation})
             if score > best_score:
                 best_score, best_step, waited = score, step, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best_state = {k: v.detach().to("cpu", copy=True)
+                              for k, v in model.state_dict().items()}
             else:
                 waited += 1
                 if waited >= recipe.patience:

@@ -17,6 +17,7 @@ from typing import Any
 from xstilts.atomic import write_text
 from xstilts.evaluation.predict import dev_score, predict
 from xstilts.models.checkpoint import load_for_transfer, save_checkpoint
+from xstilts.models.device import device
 from xstilts.models.registry import Architecture
 from xstilts.study import Budget, Sampling
 from xstilts.tasks.catalogue import Task
@@ -53,6 +54,7 @@ def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, ou
     data = DataFolder(data_dir)
     specs = {task.name: head_spec(task, data) for task in tasks}
     model, tokenizer = load_for_transfer(arch.model_id, arch.family, specs, seed)
+    model.to(device())
     # One recipe for the mixture: the first task's (lengths per task type still apply).
     recipes = {task.name: recipe_for(preset, task) for task in tasks}
     recipe = recipes[tasks[0].name]
@@ -83,6 +85,7 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
     spec = head_spec(task, data)
     source = str(init / "model") if init is not None else arch.model_id
     model, tokenizer = load_for_transfer(source, arch.family, {task.name: spec}, seed)
+    model.to(device())
     recipe = recipe_for(preset, task)
     results = []
     # Several training corpora are trained in order (XCOPA: Social IQa, then COPA); the
