@@ -11,4 +11,5 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HOME"] = _CACHE
 os.environ["HF_DATASETS_CACHE"] = os.path.join(_CACHE, "datasets")
+os.environ["XSTILTS_CACHE"] = os.path.join(_CACHE, "xstilts")
 os.environ.setdefault("NO_COLOR", "1")

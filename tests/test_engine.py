@@ -4,6 +4,7 @@ results land in the run folder, reruns skip finished stages, and scores are repr
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -100,13 +101,15 @@ def test_same_config_seed_and_data_give_identical_scores(first_run, data_dir, tm
     run_dir, _ = first_run
     other = run_study(config(data_dir), tmp_path / "two")
     assert all(t["status"] == "ran" for t in other["timings"])
+    # The second run read its encoded features from the cache the first one filled.
+    assert len(list((Path(os.environ["XSTILTS_CACHE"]) / "features").glob("*.pt"))) > 10
     pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "scores.parquet"),
                                   pd.read_parquet(tmp_path / "two" / "scores.parquet"))
 
 
-def test_cli_run_and_unsupported_target(data_dir, tmp_path) -> None:
+def test_cli_run_and_bad_architecture(data_dir, tmp_path) -> None:
     study = {**STUDY, "data": {"out": str(data_dir)}, "architectures": ["tiny-xlmr"],
-             "intermediate": ["none"], "targets": ["pawsx", "xcopa"]}
+             "intermediate": ["none"], "targets": ["pawsx", "xcopa", "mewslix", "lareqa"]}
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(study), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "xstilts.cli", "run", str(path), "--out",
@@ -114,10 +117,13 @@ def test_cli_run_and_unsupported_target(data_dir, tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert "SYNTHETIC" in result.stdout and "scores.csv" in result.stdout
     scores = pd.read_csv(tmp_path / "run" / "scores.csv")
-    assert set(scores["target"]) == {"pawsx", "xcopa"}
-    study["targets"] = ["mewslix"]
+    assert set(scores["target"]) == {"pawsx", "xcopa", "mewslix", "lareqa"}
+    assert set(scores[scores["target"] == "mewslix"]["metric"]) == {"map@20", "task_score"}
+    assert scores[scores["target"] == "lareqa"]["language"].nunique() == 11
+    study["architectures"] = ["tiny-bert"]
     path.write_text(yaml.safe_dump(study), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "xstilts.cli", "run", str(path), "--out",
                              str(tmp_path / "run2")], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "mewslix" in result.stderr
+    assert "tiny-bert" in result.stderr and "tiny-mbert" in result.stderr
+    assert not (tmp_path / "run2" / "scores.csv").exists()

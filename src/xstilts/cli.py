@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xstilts.errors import UserError
@@ -165,7 +165,7 @@ def _loader(source: str, mirror: Path | None, raw_dir: Path, pins: dict[str, str
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                     TimeElapsedColumn(), console=err, transient=True)
 
 
@@ -207,15 +207,22 @@ def run_command(
     study = load_study(config)
     target = run_dir or Path("runs") / study.name
     with _progress() as progress:
-        bar = progress.add_task("stages", total=None)
+        overall = progress.add_task("stages", total=None)
+        current = progress.add_task("", total=1.0, visible=False)
 
-        def on_event(status: str, stage: Any, seconds: float) -> None:
-            if status == "started":
-                progress.update(bar, description=stage.label)
+        def on_event(status: str, stage: Any, value: float) -> None:
+            if status == "planned":
+                progress.update(overall, total=value)
+            elif status == "started":
+                progress.update(current, description=f"  {stage.label}", completed=0,
+                                visible=True)
+            elif status == "progress":
+                progress.update(current, completed=value)
             else:
-                progress.advance(bar)
+                progress.advance(overall)
+                progress.update(current, visible=False)
                 if status == "finished":
-                    progress.console.print(f"{stage.label}: {seconds:.1f} s")
+                    progress.console.print(f"{stage.label}: {value:.1f} s")
 
         summary = run_study(study, target, on_event)
     ran = sum(1 for t in summary["timings"] if t["status"] == "ran")

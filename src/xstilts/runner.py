@@ -27,12 +27,13 @@ from xstilts.analysis.results import gains_frame, scores_frame, write_frame
 from xstilts.atomic import atomic_path, write_text
 from xstilts.data.fetch import MANIFEST, fetch, read_manifest, units_for
 from xstilts.errors import UserError
-from xstilts.evaluation.stages import UNSUPPORTED
 from xstilts.models.registry import Architecture, resolve_architecture
 from xstilts.study import NONE, Stage, StudyConfig, code_version, plan
 from xstilts.tasks.catalogue import get_task
 
-Event = Callable[[str, Stage, float], None]  # (status, stage, seconds)
+# (status, stage, value): "planned" (value = number of stages; stage None), "started",
+# "progress" (value = fraction of the stage done), "finished" (value = seconds), "skipped".
+Event = Callable[[str, Stage | None, float], None]
 
 
 def prepare_data(config: StudyConfig) -> dict:
@@ -82,16 +83,14 @@ def stage_dir(run_dir: Path, stage: Stage) -> Path:
 def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None) -> dict:
     """Run every stage of the study that is not done yet; write the run folder."""
     started = time.perf_counter()
-    unsupported = [t.name for t in config.target_tasks() if t.type in UNSUPPORTED]
-    if unsupported:
-        raise UserError(f"targets {', '.join(unsupported)} need dual-encoder training, which "
-                        "this version does not run yet; remove them from the study's targets")
     manifest = prepare_data(config)
     archs = prepare_models(config)
     code = code_version()
     stages = plan(config, manifest["data_version"], code,
                   {name: model_version(a) for name, a in archs.items()})
     by_key = {s.key: s for s in stages}
+    if on_event:
+        on_event("planned", None, len(stages))
     timings = []
     for stage in stages:
         out = stage_dir(run_dir, stage)
@@ -106,7 +105,9 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
         inputs = [stage_dir(run_dir, by_key[k]) for k in stage.needs]
         with atomic_path(out) as tmp:
             tmp.mkdir()
-            _run_stage(stage, archs[stage.architecture], inputs, config, tmp)
+            report = (lambda done, total, s=stage: on_event("progress", s, done / total)
+                      ) if on_event else None
+            _run_stage(stage, archs[stage.architecture], inputs, config, tmp, report)
             write_text(tmp / "done.json", json.dumps({"stage": stage.label,
                                                       "key": stage.key}) + "\n")
         seconds = time.perf_counter() - begin
@@ -122,21 +123,28 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
 
 
 def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: StudyConfig,
-               out: Path) -> None:
+               out: Path, progress: Callable[[int, int], None] | None) -> None:
     from xstilts.evaluation.stages import evaluate_target
+    from xstilts.training.dual_encoder import RETRIEVAL_TYPES, train_dual_encoder
     from xstilts.training.stages import train_intermediate, train_target
 
     data_dir = config.data.out
     init = inputs[0] if inputs else None
     if stage.kind == "intermediate":
         train_intermediate(arch, config.members(stage.intermediate), data_dir, out,
-                           config.recipe, config.sampling, config.budget, stage.seed)
+                           config.recipe, config.sampling, config.budget, stage.seed,
+                           progress)
     elif stage.kind == "target":
-        train_target(arch, init, get_task(stage.target or ""), data_dir, out, config.recipe,
-                     config.budget, stage.seed)
+        task = get_task(stage.target or "")
+        if task.type in RETRIEVAL_TYPES:  # Mewsli-X, LAReQA: dual encoders
+            train_dual_encoder(arch, init, task, data_dir, out, config.recipe, config.budget,
+                               stage.seed)
+        else:
+            train_target(arch, init, task, data_dir, out, config.recipe, config.budget,
+                         stage.seed, progress)
     else:
         evaluate_target(arch, init, get_task(stage.target or ""), data_dir, out,
-                        config.recipe, config.budget)
+                        config.recipe, config.budget, progress)
 
 
 def _collect(config: StudyConfig, run_dir: Path, stages: list[Stage], manifest: dict,

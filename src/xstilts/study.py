@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,9 +182,12 @@ def code_version() -> str:
     """The package version plus the git commit of the source tree, when there is one."""
     root = Path(__file__).resolve().parents[2]
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
-                                capture_output=True, text=True, check=False).stdout.strip()
+        result = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
+                                capture_output=True, text=True, check=False)
+        commit = result.stdout.strip() if result.returncode == 0 else ""
     except FileNotFoundError:
+        commit = ""
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
         commit = ""
     return f"{xstilts.__version__}+{commit[:12]}" if commit else xstilts.__version__
 

@@ -451,7 +451,13 @@ def read_mewslix(unit: Unit, inputs: Sequence[Input]) -> pa.Table:
     source, folder = inputs[0]
     (path,) = _require_files(source, folder, source.files)
     rows = _jsonl(path)
-    if unit.split == "candidates":
+    if unit.split == "train_candidates":  # the entity of each training pair, once each
+        entities = {}
+        for r in rows:
+            entity = _field(path, r, "entity")
+            entities.setdefault(_field(path, entity, "entity_id"), entity)
+        rows = list(entities.values())
+    if unit.split in ("candidates", "train_candidates"):
         return table("entity_candidates", {
             "id": [_field(path, r, "entity_id") for r in rows],
             "language": [_field(path, r, "description_language") for r in rows],

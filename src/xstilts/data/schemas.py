@@ -11,7 +11,9 @@ multiple_choice      id, context, question, choices (list), label (index into ch
 bitext_retrieval     id, side ("source" = non-English, "target" = English), text,
                      gold_id (on source rows: the aligned target id, or null)
 entity_retrieval     queries: id, language, context, mention, mention_start, mention_end,
-                     gold_ids (list of entity ids); candidates: id, language, title, text
+                     gold_ids (list of entity ids); candidates (the evaluation pool) and
+                     train_candidates (the entities of the English training pairs):
+                     id, language, title, text
 answer_retrieval     queries: id, language, question, gold_ids (list of candidate ids);
                      candidates: id, language, text, context
 

@@ -14,7 +14,7 @@ from xstilts.evaluation.qa_decoding import decode_answers
 from xstilts.models.device import autocast, model_device, to
 from xstilts.models.heads import HeadSpec
 from xstilts.tasks.catalogue import Task
-from xstilts.training.data import encode
+from xstilts.training.data import Rows, encode_cached
 from xstilts.training.features import tags_by_word
 from xstilts.training.recipes import Recipe
 
@@ -43,9 +43,10 @@ def _logits(model: Any, head: str, inputs: dict[str, torch.Tensor], batch_size: 
 
 
 def predict(model: Any, head: str, task: Task, spec: HeadSpec, tokenizer: Any,
-            rows: dict[str, list], recipe: Recipe) -> Any:
+            rows: Rows, recipe: Recipe) -> Any:
     """Leaderboard items: labels, tag lists, {id: answer} or choice indices."""
-    features = encode(task, spec, tokenizer, rows, recipe, with_labels=False)
+    features = encode_cached(task, spec, tokenizer, rows, recipe, with_labels=False)
+    rows = rows.columns
     size = recipe.eval_batch_size
     if task.type == "pair_classification":
         logits = torch.cat(_logits(model, head, features, size))

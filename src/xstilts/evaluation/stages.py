@@ -13,6 +13,7 @@ Outputs: ``predictions/`` and ``labels/`` in the leaderboard layout, and ``score
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from xstilts.atomic import write_text
-from xstilts.errors import UserError
+from xstilts.evaluation.dual_encoder import dual_encoder_predictions
 from xstilts.evaluation.gold import GOLD
 from xstilts.evaluation.leaderboard import score_language, write_task_file
 from xstilts.evaluation.predict import predict
@@ -37,27 +38,27 @@ from xstilts.models.heads import mean_pool
 from xstilts.models.registry import Architecture
 from xstilts.study import Budget
 from xstilts.tasks.catalogue import Task
-from xstilts.training.data import DataFolder
+from xstilts.training.data import DataFolder, Rows
+from xstilts.training.dual_encoder import RETRIEVAL_TYPES
 from xstilts.training.recipes import recipe_for
 
-UNSUPPORTED = ("entity_retrieval", "answer_retrieval")
-
-
 def evaluate_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
-                    out: Path, preset: str, budget: Budget) -> None:
+                    out: Path, preset: str, budget: Budget,
+                    progress: Callable[[int, int], None] | None = None) -> None:
     """Evaluate ``task`` in all its languages; ``init`` is the stage folder of the model."""
-    if task.type in UNSUPPORTED:
-        raise UserError(f"target '{task.name}' needs dual-encoder training, which this "
-                        "version does not run yet; remove it from the study's targets")
     data = DataFolder(data_dir)
     recipe = recipe_for(preset, task)
     predictions_dir, labels_dir = out / "predictions", out / "labels"
     if task.type == "bitext_retrieval":
         predictions = _retrieval(arch, init, task, data, recipe, budget)
+    elif task.type in RETRIEVAL_TYPES:
+        predictions = dual_encoder_predictions(arch, init, task, data, recipe, budget)
     else:
         predictions = _trained(init, task, data, recipe, budget)
     rows = []
-    for language, (items, gold) in predictions.items():
+    for done, (language, (items, gold)) in enumerate(predictions.items(), start=1):
+        if progress is not None:
+            progress(done, len(predictions))
         write_task_file(predictions_dir, task.name, language, items, "predictions")
         write_task_file(labels_dir, task.name, language, gold, "labels")
         scores = score_language(task.name, language, predictions_dir, labels_dir)
@@ -65,8 +66,10 @@ def evaluate_target(arch: Architecture, init: Path | None, task: Task, data_dir:
     write_text(out / "scores.json", json.dumps(rows, indent=1) + "\n")
 
 
-def _test_rows(data: DataFolder, task: Task, language: str, budget: Budget) -> dict[str, list]:
-    return data.rows(task.name, language, "test", budget.max_eval_examples)
+def _test_rows(data: DataFolder, task: Task, language: str, budget: Budget) -> Rows:
+    limit = budget.max_eval_examples
+    return Rows(data.rows(task.name, language, "test", limit),
+                {"unit": data.fingerprint(task.name, language, "test"), "limit": limit})
 
 
 def _trained(init: Path | None, task: Task, data: DataFolder, recipe: Any, budget: Budget
@@ -81,7 +84,7 @@ def _trained(init: Path | None, task: Task, data: DataFolder, recipe: Any, budge
     for language in task.all_languages():
         rows = _test_rows(data, task, language, budget)
         items = predict(model, head, task, spec, tokenizer, rows, recipe)
-        results[language] = (items, _gold(task, rows))
+        results[language] = (items, _gold(task, rows.columns))
     return results
 
 

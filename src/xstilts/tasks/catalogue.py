@@ -275,6 +275,8 @@ def _build_units() -> dict[str, list[Unit]]:
     mewslix: dict[tuple[str, str], list[Source]] = {
         ("en", "train"): [_mewslix(("wikipedia_pairs-train.jsonl",))],
         ("all", "candidates"): [_mewslix(("candidate_set_entities.jsonl",))],
+        # The entities the English training mentions link to (not in the evaluation pool).
+        ("all", "train_candidates"): [_mewslix(("wikipedia_pairs-train.jsonl",))],
     }
     for lang in langs_of("mewslix"):
         mewslix[(lang, "validation")] = [_mewslix(("wikinews_mentions-dev.jsonl",))]

@@ -75,7 +75,7 @@ class Unit(BaseModel):
 
     corpus: str
     language: str
-    split: str  # canonical split: train | validation | test | candidates
+    split: str  # canonical split: train | validation | test | candidates | train_candidates
     reader: str  # name of the converter in xstilts.data.converters
     sources: tuple[Source, ...]
 

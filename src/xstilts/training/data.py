@@ -3,6 +3,9 @@ its English dev examples."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,13 @@ from xstilts.data.fetch import read_manifest, read_table
 from xstilts.errors import UserError
 from xstilts.models.heads import HeadSpec
 from xstilts.tasks.catalogue import Task
-from xstilts.training.features import encode_choices, encode_pairs, encode_qa, encode_tagging
+from xstilts.training.features import (
+    FeatureCache,
+    encode_choices,
+    encode_pairs,
+    encode_qa,
+    encode_tagging,
+)
 from xstilts.training.recipes import Recipe
 
 HEAD_KINDS = {"pair_classification": "classification", "tagging": "tagging",
@@ -41,25 +50,62 @@ class DataFolder:
         return table.to_pydict()
 
 
+    def fingerprint(self, corpus: str, language: str, split: str) -> str:
+        """The table's content hash from the manifest."""
+        key = f"{corpus}/{language}/{split}"
+        return next(u["sha256"] for u in self.manifest["units"] if u["key"] == key)
+
     def has(self, corpus: str, language: str, split: str) -> bool:
         return any(u["key"] == f"{corpus}/{language}/{split}" for u in self.manifest["units"])
 
 
+@dataclass
+class Rows:
+    """Rows of a table, and what identifies them for the feature cache."""
+
+    columns: dict[str, list]
+    source: dict[str, Any]
+
+
 def train_and_dev(data: DataFolder, corpus: str, dev_corpus: str, train_limit: int | None,
-                  dev_limit: int, seed: int) -> tuple[dict[str, list], dict[str, list]]:
+                  dev_limit: int, seed: int) -> tuple[Rows, Rows]:
     """English training rows and English dev rows for model selection. Without an English
     validation split (TyDiQA-GoldP), a seeded held-out part of the training split is the
     dev set and is not trained on."""
+    train_unit = data.fingerprint(corpus, "en", "train")
     if data.has(dev_corpus, "en", "validation"):
-        return (data.rows(corpus, "en", "train", train_limit, seed),
-                data.rows(dev_corpus, "en", "validation", dev_limit, seed))
+        train_seed = seed if train_limit else None  # an uncapped table is the same for all
+        return (Rows(data.rows(corpus, "en", "train", train_limit, seed),
+                     {"unit": train_unit, "limit": train_limit, "seed": train_seed}),
+                Rows(data.rows(dev_corpus, "en", "validation", dev_limit, seed),
+                     {"unit": data.fingerprint(dev_corpus, "en", "validation"),
+                      "limit": dev_limit, "seed": seed}))
     table = data.table(corpus, "en", "train")
     order = np.random.default_rng(seed).permutation(table.num_rows)
     held_out = min(dev_limit, max(1, table.num_rows // 10))
     dev, train = np.sort(order[:held_out]), np.sort(order[held_out:])
     if train_limit is not None:
         train = train[:train_limit]
-    return (table.take(pa.array(train)).to_pydict(), table.take(pa.array(dev)).to_pydict())
+    source = {"unit": train_unit, "limit": train_limit, "seed": seed, "held_out": held_out}
+    return (Rows(table.take(pa.array(train)).to_pydict(), {**source, "part": "train"}),
+            Rows(table.take(pa.array(dev)).to_pydict(), {**source, "part": "dev"}))
+
+
+def cache_dir() -> Path:
+    """Where encoded features are cached: $XSTILTS_CACHE/features, by default under
+    ~/.cache/xstilts (shared by runs: features depend on the tokenizer, rows and lengths)."""
+    root = os.environ.get("XSTILTS_CACHE") or Path.home() / ".cache" / "xstilts"
+    return Path(root) / "features"
+
+
+def encode_cached(task: Task, spec: HeadSpec, tokenizer: Any, rows: Rows, recipe: Recipe,
+                  with_labels: bool = True) -> Any:
+    """``encode`` through the on-disk feature cache."""
+    key = {**rows.source, "type": task.type, "labels": list(spec.labels),
+           "with_labels": with_labels, "max_length": recipe.max_length,
+           "doc_stride": recipe.doc_stride, "max_query_length": recipe.max_query_length}
+    build = partial(encode, task, spec, tokenizer, rows.columns, recipe, with_labels)
+    return FeatureCache(cache_dir(), tokenizer).get_or_build(key, build)
 
 
 def head_spec(task: Task, data: DataFolder) -> HeadSpec:

@@ -11,6 +11,7 @@ Model selection uses English dev data only.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,35 +22,37 @@ from xstilts.models.device import device
 from xstilts.models.registry import Architecture
 from xstilts.study import Budget, Sampling
 from xstilts.tasks.catalogue import Task
-from xstilts.training.data import DataFolder, encode, head_spec, train_and_dev
+from xstilts.training.data import DataFolder, Rows, encode_cached, head_spec, train_and_dev
 from xstilts.training.loop import TaskData, total_steps, train_loop
 from xstilts.training.recipes import recipe_for
 from xstilts.training.sampler import TaskSampler
+
+Progress = Callable[[int, int], None]  # (steps done, steps in total)
 
 TRAINING_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "labels",
                    "start_positions", "end_positions")
 
 
-def _features(task: Task, spec: Any, tokenizer: Any, rows: dict[str, list], recipe: Any
-              ) -> TaskData:
-    features = encode(task, spec, tokenizer, rows, recipe)
+def _features(task: Task, spec: Any, tokenizer: Any, rows: Rows, recipe: Any) -> TaskData:
+    features = encode_cached(task, spec, tokenizer, rows, recipe)
     if task.type == "span_qa":
         features = features.training_inputs()
     return TaskData(head=task.name,
                     features={k: v for k, v in features.items() if k in TRAINING_INPUTS})
 
 
-def _validator(model: Any, tokenizer: Any, heads: list[tuple[Task, Any, dict]], recipe: Any):
+def _validator(model: Any, tokenizer: Any, heads: list[tuple[Task, Any, Rows]], recipe: Any):
     """Mean English-dev score over the trained tasks (jiant's equal-weight aggregate)."""
     def validate() -> float:
         scores = [dev_score(task, predict(model, task.name, task, spec, tokenizer, rows, recipe),
-                            rows) for task, spec, rows in heads]
+                            rows.columns) for task, spec, rows in heads]
         return sum(scores) / len(scores)
     return validate
 
 
 def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, out: Path,
-                       preset: str, sampling: Sampling, budget: Budget, seed: int) -> None:
+                       preset: str, sampling: Sampling, budget: Budget, seed: int,
+                       progress: Progress | None = None) -> None:
     """Train one shared encoder with one head per intermediate task."""
     data = DataFolder(data_dir)
     specs = {task.name: head_spec(task, data) for task in tasks}
@@ -71,7 +74,7 @@ def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, ou
         if len(tasks) > 1 else None
     steps = total_steps(list(sizes.values()), recipe, budget.max_steps)
     result = train_loop(model, train, recipe, steps, _validator(model, tokenizer, heads, recipe),
-                        seed, sampler)
+                        seed, sampler, on_step=_reporter(progress, 0, steps))
     save_checkpoint(model, tokenizer, out / "model",
                     {"architecture": arch.name, "tasks": list(specs), "seed": seed})
     _write_log(out, {"kind": "intermediate", "tasks": list(specs), "sizes": sizes,
@@ -79,7 +82,8 @@ def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, ou
 
 
 def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
-                 out: Path, preset: str, budget: Budget, seed: int) -> None:
+                 out: Path, preset: str, budget: Budget, seed: int,
+                 progress: Progress | None = None) -> None:
     """Train a target task from the pretrained model or an intermediate checkpoint."""
     data = DataFolder(data_dir)
     spec = head_spec(task, data)
@@ -87,7 +91,7 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
     model, tokenizer = load_for_transfer(source, arch.family, {task.name: spec}, seed)
     model.to(device())
     recipe = recipe_for(preset, task)
-    results = []
+    results, done = [], 0
     # Several training corpora are trained in order (XCOPA: Social IQa, then COPA); the
     # last corpus's English dev set selects the model of each phase.
     for corpus in task.train_corpora:
@@ -96,13 +100,23 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
         validate = _validator(model, tokenizer, [(task, spec, dev)], recipe)
         train = {task.name: _features(task, spec, tokenizer, rows, recipe)}
         steps = total_steps([train[task.name].size], recipe, budget.max_steps)
-        results.append({"corpus": corpus, **train_loop(
-            model, train, recipe, steps, validate, seed).__dict__})
+        result = train_loop(model, train, recipe, steps, validate, seed,
+                            on_step=_reporter(progress, done, done + steps))
+        done += steps
+        results.append({"corpus": corpus, **result.__dict__})
     save_checkpoint(model, tokenizer, out / "model",
                     {"architecture": arch.name, "task": task.name, "seed": seed,
                      "initialised_from": "intermediate" if init else "pretrained"})
     _write_log(out, {"kind": "target", "task": task.name, "recipe": recipe.model_dump(),
                      "results": results})
+
+
+def _reporter(progress: Progress | None, offset: int, total: int
+              ) -> Callable[[int, float], None] | None:
+    """A train_loop step callback that reports overall progress (phases add up)."""
+    if progress is None:
+        return None
+    return lambda step, loss: progress(offset + step, total)
 
 
 def _write_log(out: Path, log: dict) -> None:
