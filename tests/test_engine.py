@@ -69,6 +69,10 @@ def test_run_folder_holds_scores_gains_predictions_and_report(first_run) -> None
     assert run["data_version"] == summary["data_version"] and len(run["data_version"]) == 64
     assert run["code_version"] and run["config"]["name"] == "mini"
     assert all(t["status"] == "ran" for t in run["timings"])
+    dev = {(d["architecture"], d["intermediate"], d["target"]) for d in run["english_dev"]}
+    assert ("tiny-mt5", "mnli_squad", "xquad") in dev and len(dev) == 2 * 2 * 3
+    assert all(0 <= d["dev_score"] <= 100 for d in run["english_dev"])
+    assert "English dev score" in report
 
 
 def test_intermediate_models_are_trained_once(first_run) -> None:

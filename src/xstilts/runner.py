@@ -169,9 +169,11 @@ def _collect(config: StudyConfig, run_dir: Path, stages: list[Stage], manifest: 
         staged.rename(predictions)
     scores = scores_frame(rows)
     gains = gains_frame(scores)
+    dev = _english_dev(run_dir, stages)
     write_frame(scores, run_dir, "scores")
     write_frame(gains, run_dir, "gains")
-    write_report(config, scores, gains, run_dir / "report", synthetic=manifest["synthetic"])
+    write_report(config, scores, gains, run_dir / "report", synthetic=manifest["synthetic"],
+                 dev=dev)
     return {
         "study": config.name,
         "config": config.model_dump(mode="json"),
@@ -180,4 +182,19 @@ def _collect(config: StudyConfig, run_dir: Path, stages: list[Stage], manifest: 
         "code_version": code,
         "baseline": NONE,
         "stages": len(stages),
+        "english_dev": dev,
     }
+
+
+def _english_dev(run_dir: Path, stages: list[Stage]) -> list[dict]:
+    """The English dev score that selected each trained target model (its best validation)."""
+    rows = []
+    for stage in stages:
+        if stage.kind != "target":
+            continue
+        log = json.loads((stage_dir(run_dir, stage) / "training_log.json")
+                         .read_text(encoding="utf-8"))
+        rows.append({"architecture": stage.architecture, "intermediate": stage.intermediate,
+                     "seed": stage.seed, "target": stage.target,
+                     "dev_score": log["results"][-1]["best_score"]})
+    return rows

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import xstilts
-from xstilts.config import DataConfig
+from xstilts.config import DataConfig, read_mapping, validated
 from xstilts.errors import UserError
 from xstilts.tasks.catalogue import BENCHMARKS, CATALOGUE, Task, get_task
 from xstilts.tasks.languages import TASK2LANGS
@@ -126,36 +125,7 @@ class StudyConfig(BaseModel):
 
 def load_study(path: Path) -> StudyConfig:
     """Read and validate a study config; errors name the field and the valid values."""
-    try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"study config {path} does not exist") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(document, dict):
-        raise UserError(f"{path}: expected a mapping at the top level")
-    try:
-        return StudyConfig.model_validate(document)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = (f"unknown field; valid fields: "
-                       f"{', '.join(_fields_at(problem['loc'][:-1]))}")
-        raise UserError(f"{path}: {where}: {message}") from None
-    except UserError as exc:
-        raise UserError(f"{path}: {exc}") from None
-
-
-def _fields_at(location: tuple) -> list[str]:
-    model: type[BaseModel] = StudyConfig
-    for part in location:
-        annotation = model.model_fields[str(part)].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return list(model.model_fields)
+    return validated(StudyConfig, read_mapping(path), path)
 
 
 # --------------------------------------------------------------------------- plan

@@ -86,14 +86,25 @@ def _figure(gains: pd.DataFrame, path: Path) -> bool:
     return True
 
 
+def dev_table(dev: list[dict]) -> pd.DataFrame:
+    """English dev score of each trained target model, mean over seeds."""
+    if not dev:
+        return pd.DataFrame()
+    frame = pd.DataFrame(dev)
+    table = frame.groupby(["architecture", "intermediate", "target"])["dev_score"].mean() \
+        .unstack("target").sort_index()
+    return table.map(lambda v: f"{v:.1f}" if pd.notna(v) else "")
+
+
 def write_report(config: Any, scores: pd.DataFrame, gains: pd.DataFrame, folder: Path,
-                 synthetic: bool) -> None:
+                 synthetic: bool, dev: list[dict] | None = None) -> None:
     """report.md, report.html and gains.png in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     banner = ("**SYNTHETIC DATA**: these scores come from the offline synthetic stand-in for "
               "the benchmarks and say nothing about the real tasks.\n\n" if synthetic else "")
     score_table = summary_table(scores, "value")
     gain_table = summary_table(gains, "gain") if not gains.empty else pd.DataFrame()
+    english = dev_table(dev or [])
     has_figure = _figure(gains, folder / "gains.png") if not gains.empty else False
     seeds = len(config.seeds)
     note = (f"Mean over languages and {seeds} seed(s)"
@@ -103,14 +114,19 @@ def write_report(config: Any, scores: pd.DataFrame, gains: pd.DataFrame, folder:
         f"Task scores (accuracy, F1, (EM+F1)/2 for QA, mAP@20), {note}\n\n"
         f"## Scores\n\n{_markdown(score_table)}\n"
         f"## Gain over no intermediate training\n\n{_markdown(gain_table)}\n"
-        + ("![gains](gains.png)\n" if has_figure else ""))
+        + ("![gains](gains.png)\n\n" if has_figure else "")
+        + "## English dev score of the trained target models (model selection)\n\n"
+        + "Columns name the target whose model it is (XQuAD's model also serves MLQA).\n\n"
+        + _markdown(english))
     write_text(folder / "report.md", markdown)
     body = (f"<h1>Study {html.escape(config.name)}</h1>"
             + (f"<p><strong>{html.escape(banner.strip('*: '))}</strong></p>" if banner else "")
             + f"<p>{html.escape(note)}</p><h2>Scores</h2>{score_table.to_html()}"
             + "<h2>Gain over no intermediate training</h2>"
             + (gain_table.to_html() if not gain_table.empty else "<p>(no rows)</p>")
-            + ('<img src="gains.png" alt="gains">' if has_figure else ""))
+            + ('<img src="gains.png" alt="gains">' if has_figure else "")
+            + "<h2>English dev score of the trained target models</h2>"
+            + (english.to_html() if not english.empty else "<p>(no rows)</p>"))
     write_text(folder / "report.html",
                f"<!doctype html><html><head><meta charset='utf-8'><title>"
                f"{html.escape(config.name)}</title></head><body>{body}</body></html>\n")
