@@ -16,10 +16,12 @@ from typing import Any
 import pyarrow as pa
 
 from xstilts.errors import UserError
+from xstilts.evaluation.embeddings import embed_texts
 from xstilts.evaluation.gold import GOLD
 from xstilts.evaluation.leaderboard import RETRIEVAL_K
 from xstilts.evaluation.retrieval import ranked_ids
 from xstilts.models.checkpoint import load_checkpoint
+from xstilts.models.device import device
 from xstilts.models.encoder import Encoder
 from xstilts.models.registry import Architecture
 from xstilts.study import Budget
@@ -28,7 +30,6 @@ from xstilts.training.data import DataFolder
 from xstilts.training.dual_encoder import (
     RETRIEVAL_TYPES,
     candidate_texts,
-    embed_texts,
     query_max_length,
     query_texts,
 )
@@ -39,11 +40,12 @@ def load_dual_encoder(arch: Architecture, init: Path | None) -> tuple[Encoder, A
     """The trained encoder of a dual-encoder stage folder (``init/model``), or, without one,
     the pretrained encoder (an untrained baseline)."""
     if init is None:
-        return Encoder.load(arch.model_id, arch.family)
+        encoder, tokenizer = Encoder.load(arch.model_id, arch.family)
+        return encoder.to(device()), tokenizer
     model, tokenizer = load_checkpoint(init / "model")
     if model.family != arch.family:
         raise UserError(f"{init / 'model'} holds a {model.family} encoder, not {arch.family}")
-    return model.encoder, tokenizer
+    return model.encoder.to(device()), tokenizer
 
 
 def dual_encoder_predictions(arch: Architecture, init: Path | None, task: Task,

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from xstilts.atomic import write_text
 from xstilts.evaluation.dual_encoder import dual_encoder_predictions
+from xstilts.evaluation.embeddings import embed_texts
 from xstilts.evaluation.gold import GOLD
 from xstilts.evaluation.leaderboard import score_language, write_task_file
 from xstilts.evaluation.predict import predict
@@ -32,9 +32,8 @@ from xstilts.evaluation.retrieval import (
     tune_threshold,
 )
 from xstilts.models.checkpoint import load_checkpoint
-from xstilts.models.device import autocast, device, model_device, to
+from xstilts.models.device import device
 from xstilts.models.encoder import Encoder, load_backbone
-from xstilts.models.heads import mean_pool
 from xstilts.models.registry import Architecture
 from xstilts.study import Budget
 from xstilts.tasks.catalogue import Task
@@ -104,25 +103,6 @@ def _encoder(arch: Architecture, init: Path | None) -> tuple[Encoder, Any]:
     return model.encoder.to(device()), tokenizer
 
 
-@torch.no_grad()
-def embed(encoder: Encoder, tokenizer: Any, texts: list[str], layer: int, max_length: int,
-          batch_size: int = 64) -> np.ndarray:
-    """L2-normalised mean of one layer's hidden states, one row per text."""
-    encoder.eval()
-    on = model_device(encoder)
-    chunks = []
-    for start in range(0, len(texts), batch_size):
-        batch = to(dict(tokenizer(texts[start:start + batch_size], padding=True,
-                                  truncation=True, max_length=max_length,
-                                  return_tensors="pt")), on)
-        with autocast(on):
-            output = encoder(batch["input_ids"], batch["attention_mask"],
-                             batch.get("token_type_ids"))
-        pooled = mean_pool(output.hidden_states[layer].float(), batch["attention_mask"])
-        chunks.append(pooled.cpu().numpy())
-    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, 1), np.float32)
-
-
 def _sides(rows: dict[str, list]) -> tuple[list[int], list[int]]:
     source = [i for i, s in enumerate(rows["side"]) if s == "source"]
     target = [i for i, s in enumerate(rows["side"]) if s == "target"]
@@ -135,8 +115,8 @@ def _retrieval(arch: Architecture, init: Path | None, task: Task, data: DataFold
     layer = min(arch.retrieval_layer, arch.num_layers)
 
     def vectors(rows: dict[str, list], index: list[int]) -> np.ndarray:
-        return embed(encoder, tokenizer, [rows["text"][i] for i in index], layer,
-                     recipe.max_length)
+        return embed_texts(encoder, tokenizer, [rows["text"][i] for i in index], None,
+                           recipe.max_length, recipe.eval_batch_size, layer)
 
     results = {}
     for language in task.all_languages():

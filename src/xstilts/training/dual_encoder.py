@@ -49,10 +49,12 @@ from torch import Tensor, nn
 from xstilts.atomic import write_text
 from xstilts.data.converters import sentence_spans
 from xstilts.errors import UserError
+from xstilts.evaluation.embeddings import embed_texts
 from xstilts.evaluation.leaderboard import RETRIEVAL_K
 from xstilts.evaluation.metrics import map_at_k, mrr_at_k
 from xstilts.evaluation.retrieval import ranked_ids
 from xstilts.models.checkpoint import load_for_transfer, save_checkpoint
+from xstilts.models.device import device
 from xstilts.models.encoder import Encoder
 from xstilts.models.heads import MultiTaskModel, mean_pool
 from xstilts.models.registry import Architecture
@@ -201,30 +203,6 @@ class DualEncoder(nn.Module):
             logits = logits.masked_fill(duplicate, float("-inf"))
         labels = torch.arange(logits.shape[0], device=logits.device)
         return DualEncoderOutput(F.cross_entropy(logits, labels), logits)
-
-
-@torch.no_grad()
-def embed_texts(encoder: Encoder, tokenizer: Any, texts: Sequence[str],
-                pairs: Sequence[str] | None, max_length: int, batch_size: int) -> np.ndarray:
-    """Embeddings [N, H] of texts (or text pairs), batched in order of length (less padding)
-    and returned in input order."""
-    encoder.eval()
-    count = len(texts)
-    hidden = int(encoder.hidden_size)
-    if count == 0:
-        return np.zeros((0, hidden), dtype=np.float32)
-    sizes = [len(texts[i]) + (len(pairs[i]) if pairs is not None else 0) for i in range(count)]
-    order = sorted(range(count), key=lambda i: (sizes[i], i))
-    out = np.zeros((count, hidden), dtype=np.float32)
-    for start in range(0, count, batch_size):
-        index = order[start:start + batch_size]
-        features = encode_pairs(tokenizer, [texts[i] for i in index],
-                                [pairs[i] for i in index] if pairs is not None else None,
-                                max_length)
-        output = encoder(features["input_ids"], features["attention_mask"],
-                         features.get("token_type_ids"))
-        out[index] = mean_pool(output.last_hidden, features["attention_mask"]).cpu().numpy()
-    return out
 
 
 # --------------------------------------------------------------------------- data
@@ -407,6 +385,7 @@ def train_dual_encoder(arch: Architecture, init: Path | None, task: Task, data_d
     data = DataFolder(data_dir)
     source = str(init / "model") if init is not None else arch.model_id
     model, tokenizer = load_for_transfer(source, arch.family, {}, seed)
+    model.to(device())
     dual = DualEncoder(model)
     recipe = recipe_for(preset, task)
     corpus = task.train_corpora[0]
