@@ -104,3 +104,15 @@ def test_tatoeba_from_the_squad_model() -> None:
     evaluations = [s for s in stages if s.kind == "evaluate"]
     assert len(squad) == 2 * 3 * 2
     assert all(len(s.needs) == 1 and s.needs[0] in squad for s in evaluations)
+
+
+def test_missing_real_tables_name_the_fetch_command(tmp_path) -> None:
+    from xstilts.runner import prepare_data
+
+    config = StudyConfig.model_validate({
+        "name": "x", "data": {"source": "hub", "out": str(tmp_path / "data")},
+        "architectures": ["mbert"], "intermediate": ["none", "qqp"], "targets": ["pawsx"]})
+    with pytest.raises(UserError) as info:
+        prepare_data(config)
+    message = str(info.value)
+    assert "xstilts data fetch --source hub" in message and "--tasks pawsx,qqp" in message

@@ -233,6 +233,30 @@ def run_command(
               f"{target}/report/report.md")
 
 
+# --------------------------------------------------------------------------- compile
+
+@app.command("compile")
+def compile_command(
+    config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Pipeline spec to write.")],
+) -> None:
+    """Compile the study into a Kubeflow Pipelines spec (GPU pods, one task per stage)."""
+    import sys as _sys
+
+    from xstilts.study import load_study
+
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pipelines").is_dir() and str(root) not in _sys.path:
+        _sys.path.insert(0, str(root))  # components/ and pipelines/ live beside src/
+    try:
+        from pipelines.study import compile_study
+    except ImportError:
+        raise UserError("the pipelines package is not importable; run xstilts from a "
+                        "checkout of the repository") from None
+    summary = compile_study(load_study(config), output)
+    out.print(f"Wrote {output}: {summary}")
+
+
 # --------------------------------------------------------------------------- score
 
 @app.command("score")

@@ -37,16 +37,26 @@ Event = Callable[[str, Stage | None, float], None]
 
 
 def prepare_data(config: StudyConfig) -> dict:
-    """The data folder's manifest, fetching synthetic data first when the folder is empty."""
+    """The data folder's manifest. Synthetic tables the study needs and the folder lacks
+    (an empty folder, or one fetched before a task was added) are generated first; missing
+    real tables are an error naming the fetch command."""
     data_dir = config.data.out
-    if not (data_dir / MANIFEST).exists():
-        if config.data.source != "synthetic":
-            raise UserError(f"{data_dir} has no data; run 'xstilts data fetch --source "
-                            f"{config.data.source} --out {data_dir}' first")
+    names = [t.name for t in config.target_tasks()]
+    names += [t.name for i in config.intermediate if i != NONE for t in config.members(i)]
+    have = ({u["key"] for u in read_manifest(data_dir)["units"]}
+            if (data_dir / MANIFEST).exists() else set())
+    missing = [u for u in units_for(names) if u.key not in have]
+    if missing and config.data.source != "synthetic":
+        tasks = ",".join(dict.fromkeys(u.corpus for u in missing))
+        raise UserError(f"{data_dir} lacks {len(missing)} tables the study needs (e.g. "
+                        f"{missing[0].key}); run 'xstilts data fetch --source "
+                        f"{config.data.source} --out {data_dir} --tasks {tasks}' first")
+    if missing:
         from xstilts.data.synthetic import SyntheticSource
 
+        wanted = units_for(None) if not have else missing
         with SyntheticSource(seed=config.data.seed) as source:
-            fetch(units_for(None), source, data_dir, synthetic=True, origin="synthetic")
+            fetch(wanted, source, data_dir, synthetic=True, origin="synthetic")
     return read_manifest(data_dir)
 
 

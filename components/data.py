@@ -1,0 +1,41 @@
+"""The validation gate: the data folder exists, has a valid manifest, and every model resolves."""
+
+
+from kfp import dsl
+from kfp.dsl import Dataset, Output
+
+from components import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def validate_data(config_json: str, data_root: str, data: Output[Dataset]) -> str:
+    """Check the study's data folder (under ``data_root`` when the config's path is relative).
+
+    Synthetic data is generated and tiny models are built when missing, as ``xstilts run``
+    does. The Dataset artifact holds a copy of the manifest; its metadata names the data
+    folder (on the shared volume) and the data version, which every later stage reads.
+    Returns the data version.
+    """
+    import json
+    import shutil
+    from pathlib import Path
+
+    from xstilts.data.fetch import MANIFEST
+    from xstilts.runner import prepare_data, prepare_models
+    from xstilts.study import StudyConfig
+
+    config = StudyConfig.model_validate_json(config_json)
+    data_dir = config.data.out if config.data.out.is_absolute() else \
+        Path(data_root) / config.data.out
+    config = config.model_copy(update={"data": config.data.model_copy(update={"out": data_dir})})
+    manifest = prepare_data(config)
+    archs = prepare_models(config)
+    Path(data.path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(data_dir / MANIFEST, data.path)
+    data.metadata.update({
+        "data_dir": str(data_dir),
+        "data_version": manifest["data_version"],
+        "synthetic": bool(manifest["synthetic"]),
+        "architectures": json.dumps({n: a.size for n, a in archs.items()}),
+    })
+    return str(manifest["data_version"])

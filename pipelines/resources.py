@@ -1,0 +1,119 @@
+"""Pod settings of the study's tasks: GPU sizing per architecture size, volumes, secrets,
+retries and caching. Every cluster-specific name is a constant here (and matches k8s/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kfp import dsl, kubernetes
+
+# ------------------------------------------------------------------ sizing (the one table)
+
+
+@dataclass(frozen=True)
+class Sizing:
+    gpus: int  # 0: a CPU pod (no accelerator, no GPU node selector or toleration)
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+    shm: str  # size limit of the in-memory /dev/shm
+
+
+SIZING: dict[str, Sizing] = {
+    "tiny": Sizing(0, "1", "2", "2Gi", "4Gi", "1Gi"),
+    "small": Sizing(1, "4", "8", "16Gi", "24Gi", "4Gi"),
+    "base": Sizing(1, "4", "8", "24Gi", "32Gi", "8Gi"),
+    "large": Sizing(1, "8", "12", "48Gi", "64Gi", "16Gi"),
+    "xl": Sizing(2, "16", "24", "96Gi", "128Gi", "32Gi"),
+}
+"""Per architecture size (``Architecture.size``): GPUs, CPU/memory requests and limits."""
+
+# ------------------------------------------------------------------ cluster names
+
+ACCELERATOR = "nvidia.com/gpu"
+GPU_NODE_SELECTOR = ("nvidia.com/gpu.present", "true")  # label set by the NVIDIA GPU operator
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+
+PVC_NAME = "xstilts-cache"  # k8s/pvc.yaml
+PVC_MOUNT = "/mnt/xstilts"  # data folder, HF cache, run records
+HF_HOME = f"{PVC_MOUNT}/hf"
+SHM_VOLUME = "dshm"
+
+HF_SECRET = "xstilts-hf-token"  # key HF_TOKEN
+HF_SECRET_ENV = {"HF_TOKEN": "HF_TOKEN"}
+DVC_SECRET = "xstilts-dvc-remote"  # keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+DVC_SECRET_ENV = {"AWS_ACCESS_KEY_ID": "AWS_ACCESS_KEY_ID",
+                  "AWS_SECRET_ACCESS_KEY": "AWS_SECRET_ACCESS_KEY"}
+
+RUN_AS_USER = 1000  # the image's non-root user (k8s/Dockerfile)
+
+RETRY = {"num_retries": 3, "backoff_duration": "60s", "backoff_factor": 2.0}
+
+
+def sizing_for(size: str) -> Sizing:
+    """The sizing of an architecture size; unknown sizes get the largest single-GPU one."""
+    return SIZING.get(size, SIZING["large"])
+
+
+def _common(task: dsl.PipelineTask) -> None:
+    kubernetes.mount_pvc(task, pvc_name=PVC_NAME, mount_path=PVC_MOUNT)
+    kubernetes.set_security_context(task, run_as_user=RUN_AS_USER, run_as_group=RUN_AS_USER,
+                                    run_as_non_root=True)
+    task.set_env_variable("HF_HOME", HF_HOME)
+    task.set_env_variable("MPLCONFIGDIR", "/tmp/matplotlib")
+
+
+def gpu_task(task: dsl.PipelineTask, size: str) -> dsl.PipelineTask:
+    """Settings of a training or evaluation task of an architecture of ``size``: cached,
+    retried, sized, GPU-scheduled (unless tiny), shared volume, in-memory /dev/shm, and the
+    HF token from its Secret."""
+    sizing = sizing_for(size)
+    task.set_caching_options(True)
+    task.set_retry(**RETRY)
+    task.set_cpu_request(sizing.cpu_request).set_cpu_limit(sizing.cpu_limit)
+    task.set_memory_request(sizing.memory_request).set_memory_limit(sizing.memory_limit)
+    if sizing.gpus:
+        task.set_accelerator_type(ACCELERATOR).set_accelerator_limit(sizing.gpus)
+        kubernetes.add_node_selector(task, *GPU_NODE_SELECTOR)
+        kubernetes.add_toleration(task, **GPU_TOLERATION)
+    kubernetes.empty_dir_mount(task, volume_name=SHM_VOLUME, mount_path="/dev/shm",
+                               medium="Memory", size_limit=sizing.shm)
+    _common(task)
+    # Public models need no token: optional, so a cluster without the Secret still runs.
+    kubernetes.use_secret_as_env(task, secret_name=HF_SECRET, secret_key_to_env=HF_SECRET_ENV,
+                                 optional=True)
+    return task
+
+
+def gate_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """The data validation gate: reads external state (the data folder), so never cached;
+    it may pull data (DVC credentials) and download model configs (HF token)."""
+    task.set_caching_options(False)
+    task.set_retry(**RETRY)
+    task.set_cpu_request("1").set_cpu_limit("2")
+    task.set_memory_request("2Gi").set_memory_limit("8Gi")
+    _common(task)
+    kubernetes.use_secret_as_env(task, secret_name=HF_SECRET, secret_key_to_env=HF_SECRET_ENV,
+                                 optional=True)
+    kubernetes.use_secret_as_env(task, secret_name=DVC_SECRET,
+                                 secret_key_to_env=DVC_SECRET_ENV, optional=True)
+    return task
+
+
+def report_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """The fan-in report: pure (cached), CPU only."""
+    task.set_caching_options(True)
+    task.set_retry(**RETRY)
+    task.set_cpu_request("1").set_cpu_limit("2")
+    task.set_memory_request("2Gi").set_memory_limit("8Gi")
+    _common(task)
+    return task
+
+
+def exit_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """The exit handler's task: records the outcome (a side effect), never cached."""
+    task.set_caching_options(False)
+    task.set_cpu_request("100m").set_memory_request("256Mi")
+    _common(task)
+    return task
