@@ -115,4 +115,4 @@ def test_missing_real_tables_name_the_fetch_command(tmp_path) -> None:
     with pytest.raises(UserError) as info:
         prepare_data(config)
     message = str(info.value)
-    assert "xstilts data fetch --source hub" in message and "--tasks pawsx,qqp" in message
+    assert "xstilts data fetch --source hub" in message and "--tasks qqp,pawsx" in message
