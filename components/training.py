@@ -34,7 +34,7 @@ def train_target(config_json: str, architecture: str, intermediate: str, seed: i
                  init: Input[Model] = None) -> str:
     """Train a target from the pretrained model (no ``init``) or an intermediate encoder.
 
-    Mewsli-X and LAReQA train a dual encoder, as ``xstilts.runner`` does. Returns the
+    Mewsli-X and LAReQA train a dual encoder (``train_any_target``). Returns the
     English dev score that selected the model, as a JSON row for the report.
     """
     import json
@@ -43,8 +43,7 @@ def train_target(config_json: str, architecture: str, intermediate: str, seed: i
     from xstilts.models.registry import resolve_architecture
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
-    from xstilts.training.dual_encoder import RETRIEVAL_TYPES, train_dual_encoder
-    from xstilts.training.stages import train_target as run
+    from xstilts.training.stages import train_any_target
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
@@ -53,10 +52,7 @@ def train_target(config_json: str, architecture: str, intermediate: str, seed: i
     start = Path(init.path) if init is not None else None
     out = Path(model.path)
     out.mkdir(parents=True, exist_ok=True)
-    if task.type in RETRIEVAL_TYPES:
-        train_dual_encoder(arch, start, task, data_dir, out, config.recipe, config.budget, seed)
-    else:
-        run(arch, start, task, data_dir, out, config.recipe, config.budget, seed)
+    train_any_target(arch, start, task, data_dir, out, config.recipe, config.budget, seed)
     log = json.loads((out / "training_log.json").read_text(encoding="utf-8"))
     results = log.get("results") or [{}]
     dev = results[-1].get("best_score") if isinstance(results, list) else None

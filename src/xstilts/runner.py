@@ -135,8 +135,7 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
 def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: StudyConfig,
                out: Path, progress: Callable[[int, int], None] | None) -> None:
     from xstilts.evaluation.stages import evaluate_target
-    from xstilts.training.dual_encoder import RETRIEVAL_TYPES, train_dual_encoder
-    from xstilts.training.stages import train_intermediate, train_target
+    from xstilts.training.stages import train_any_target, train_intermediate
 
     data_dir = config.data.out
     init = inputs[0] if inputs else None
@@ -145,13 +144,8 @@ def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: Stu
                            config.recipe, config.sampling, config.budget, stage.seed,
                            progress)
     elif stage.kind == "target":
-        task = get_task(stage.target or "")
-        if task.type in RETRIEVAL_TYPES:  # Mewsli-X, LAReQA: dual encoders
-            train_dual_encoder(arch, init, task, data_dir, out, config.recipe, config.budget,
-                               stage.seed)
-        else:
-            train_target(arch, init, task, data_dir, out, config.recipe, config.budget,
-                         stage.seed, progress)
+        train_any_target(arch, init, get_task(stage.target or ""), data_dir, out,
+                         config.recipe, config.budget, stage.seed, progress)
     else:
         evaluate_target(arch, init, get_task(stage.target or ""), data_dir, out,
                         config.recipe, config.budget, progress)

@@ -111,6 +111,19 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
                      "results": results})
 
 
+def train_any_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
+                     out: Path, preset: str, budget: Budget, seed: int,
+                     progress: Progress | None = None) -> None:
+    """Target training for any trainable target: Mewsli-X and LAReQA train a dual encoder,
+    every other target its task head (the one dispatch the runner and Kubeflow share)."""
+    from xstilts.training.dual_encoder import RETRIEVAL_TYPES, train_dual_encoder
+
+    if task.type in RETRIEVAL_TYPES:
+        train_dual_encoder(arch, init, task, data_dir, out, preset, budget, seed)
+    else:
+        train_target(arch, init, task, data_dir, out, preset, budget, seed, progress)
+
+
 def _reporter(progress: Progress | None, offset: int, total: int
               ) -> Callable[[int, float], None] | None:
     """A train_loop step callback that reports overall progress (phases add up)."""
