@@ -204,8 +204,13 @@ def run_command(
     from xstilts.runner import run_study
     from xstilts.study import load_study
 
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # per-load bars would drown the stage bars
     study = load_study(config)
     target = run_dir or Path("runs") / study.name
+    err.print(f"Study '{study.name}': data in {study.data.out} (synthetic data and tiny "
+              f"models are built there first when missing); results in {target}")
     with _progress() as progress:
         overall = progress.add_task("stages", total=None)
         current = progress.add_task("", total=1.0, visible=False)
