@@ -28,9 +28,14 @@ IMAGE = image()
 ``pipelines.study.build_pipeline`` re-reads the variable when it compiles."""
 
 from components.data import validate_data  # noqa: E402
-from components.evaluation import evaluate, evaluate_retrieval  # noqa: E402
-from components.report import record_outcome, report  # noqa: E402
+from components.evaluation import (  # noqa: E402
+    evaluate,
+    evaluate_retrieval,
+    evaluation_component,
+)
+from components.report import collect, publish, record_outcome, report  # noqa: E402
 from components.training import train_intermediate, train_target  # noqa: E402
 
 __all__ = ["DEFAULT_IMAGE", "IMAGE", "image", "validate_data", "train_intermediate",
-           "train_target", "evaluate", "evaluate_retrieval", "report", "record_outcome"]
+           "train_target", "evaluate", "evaluate_retrieval", "evaluation_component", "collect",
+           "report", "publish", "record_outcome"]

@@ -1,25 +1,29 @@
 """Evaluation components: trained targets, and bitext retrieval (BUCC, Tatoeba) from an
-encoder that was not trained on the target (intermediate, pretrained or SQuAD-tuned)."""
+encoder that was not trained on the target (intermediate, pretrained or SQuAD-tuned).
 
+Every evaluation logs one ``Metrics`` scalar per language and metric (``xnli.de.accuracy``)
+and leaves its scores (and, for a trained target model, that model's English dev score) in
+``record.json`` beside its predictions, where the collect tasks find them
+(``xstilts.artifacts``).
+Label classification targets (XNLI, PAWS-X) also publish one ``ClassificationMetrics``
+(confusion matrix) per language, which the Kubeflow UI draws.
+"""
+
+
+from typing import Callable
 
 from kfp import dsl
-from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
+from kfp.dsl import Dataset, Input, Metrics, Model, Output
 
 from components import IMAGE
+from components.generated import component_from_source
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def evaluate(config_json: str, architecture: str, intermediate: str, seed: int, target: str,
              data: Input[Dataset], model: Input[Model], predictions: Output[Dataset],
-             metrics: Output[Metrics], classification: Output[ClassificationMetrics]) -> str:
-    """Zero-shot evaluation of a trained target model in every language.
-
-    ``metrics`` gets one scalar per language and metric (``xnli.de.accuracy``);
-    ``classification`` gets the confusion matrix pooled over languages for label
-    classification targets (XNLI, PAWS-X; empty otherwise). ``predictions`` holds the
-    predictions, labels and scores.json in the leaderboard layout. Returns the score rows
-    (JSON, one per language and metric, with the cell) for the report.
-    """
+             metrics: Output[Metrics]):
+    """Zero-shot evaluation of a trained target model in every language."""
     import json
     from pathlib import Path
 
@@ -27,44 +31,31 @@ def evaluate(config_json: str, architecture: str, intermediate: str, seed: int, 
     from xstilts.models.registry import resolve_architecture
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
+    from xstilts.artifacts import dev_record, write_metadata, write_record
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
-    arch = resolve_architecture(architecture, data_dir)
-    task = get_task(target)
     out = Path(predictions.path)
     out.mkdir(parents=True, exist_ok=True)
-    evaluate_target(arch, Path(model.path), task, data_dir, out, config.recipe, config.budget)
+    evaluate_target(resolve_architecture(architecture, data_dir), Path(model.path),
+                    get_task(target), data_dir, out, config.recipe, config.budget)
     rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     for row in rows:
         metrics.log_metric(f"{target}.{row['language']}.{row['metric']}", float(row["value"]))
-    if task.labels and task.type.endswith("classification"):
-        categories = list(task.labels)
-        index = {label: i for i, label in enumerate(categories)}
-        matrix = [[0] * len(categories) for _ in categories]
-        for gold_file in sorted((out / "labels" / target).glob("test-*")):
-            pred_file = out / "predictions" / target / gold_file.name
-            if not pred_file.is_file():
-                continue
-            gold = gold_file.read_text(encoding="utf-8").splitlines()
-            pred = pred_file.read_text(encoding="utf-8").splitlines()
-            for g, p in zip(gold, pred):
-                if g in index and p in index:
-                    matrix[index[g]][index[p]] += 1
-        classification.log_confusion_matrix(categories, matrix)
+    write_metadata(metrics)
     cell = {"architecture": architecture, "intermediate": intermediate, "seed": seed,
             "target": target}
     predictions.metadata.update(cell)
-    return json.dumps([{**cell, **row} for row in rows])
+    write_record(out, cell, rows, dev_record(Path(model.path), model.metadata))
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def evaluate_retrieval(config_json: str, architecture: str, intermediate: str, seed: int,
                        target: str, data: Input[Dataset], predictions: Output[Dataset],
-                       metrics: Output[Metrics], encoder: Input[Model] = None) -> str:
+                       metrics: Output[Metrics], encoder: Input[Model] = None):
     """BUCC / Tatoeba with no target training: the encoder is the intermediate checkpoint,
     the SQuAD-tuned model (``tatoeba_from: squad_v1``) or, without ``encoder``, the
-    pretrained model. Outputs and return value as ``evaluate``."""
+    pretrained model. Outputs as ``evaluate``."""
     import json
     from pathlib import Path
 
@@ -72,18 +63,88 @@ def evaluate_retrieval(config_json: str, architecture: str, intermediate: str, s
     from xstilts.models.registry import resolve_architecture
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
+    from xstilts.artifacts import dev_record, write_metadata, write_record
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
-    arch = resolve_architecture(architecture, data_dir)
     init = Path(encoder.path) if encoder is not None else None
     out = Path(predictions.path)
     out.mkdir(parents=True, exist_ok=True)
-    evaluate_target(arch, init, get_task(target), data_dir, out, config.recipe, config.budget)
+    evaluate_target(resolve_architecture(architecture, data_dir), init, get_task(target),
+                    data_dir, out, config.recipe, config.budget)
     rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     for row in rows:
         metrics.log_metric(f"{target}.{row['language']}.{row['metric']}", float(row["value"]))
+    write_metadata(metrics)
     cell = {"architecture": architecture, "intermediate": intermediate, "seed": seed,
             "target": target}
     predictions.metadata.update(cell)
-    return json.dumps([{**cell, **row} for row in rows])
+    dev = dev_record(init, encoder.metadata) if init is not None else None
+    write_record(out, cell, rows, dev)
+
+
+# ------------------------------------------------------- classification: one matrix per language
+
+_CLASSIFICATION_TEMPLATE = '''\
+def evaluate_{task}(config_json: str, architecture: str, intermediate: str, seed: int,
+                    target: str, data: Input[Dataset], model: Input[Model],
+                    predictions: Output[Dataset], metrics: Output[Metrics],
+                    {outputs}):
+    """``evaluate`` for {task}, plus one confusion matrix per language."""
+    import json
+    from pathlib import Path
+
+    from xstilts.evaluation.stages import confusion_matrices, evaluate_target
+    from xstilts.models.registry import resolve_architecture
+    from xstilts.study import StudyConfig
+    from xstilts.tasks.catalogue import get_task
+    from xstilts.artifacts import dev_record, write_metadata, write_record
+
+    config = StudyConfig.model_validate_json(config_json)
+    data_dir = Path(data.metadata["data_dir"])
+    task = get_task(target)
+    out = Path(predictions.path)
+    out.mkdir(parents=True, exist_ok=True)
+    evaluate_target(resolve_architecture(architecture, data_dir), Path(model.path), task,
+                    data_dir, out, config.recipe, config.budget)
+    rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    for row in rows:
+        metrics.log_metric(f"{{target}}.{{row['language']}}.{{row['metric']}}",
+                           float(row["value"]))
+    write_metadata(metrics)
+    matrices = confusion_matrices(out, task)
+    for language, artifact in {{{mapping}}}.items():
+        if language in matrices:
+            artifact.log_confusion_matrix(list(task.labels), matrices[language])
+        write_metadata(artifact)
+    cell = {{"architecture": architecture, "intermediate": intermediate, "seed": seed,
+             "target": target}}
+    predictions.metadata.update(cell)
+    write_record(out, cell, rows, dev_record(Path(model.path), model.metadata))
+'''
+
+
+def _classification_component(task: str, languages: tuple[str, ...]) -> Callable:
+    """``evaluate`` with one ``ClassificationMetrics`` output per language of ``task``."""
+    outputs = ", ".join(f"confusion_{lang}: Output[ClassificationMetrics]" for lang in languages)
+    mapping = ", ".join(f"'{lang}': confusion_{lang}" for lang in languages)
+    return component_from_source(
+        f"evaluate_{task}",
+        _CLASSIFICATION_TEMPLATE.format(task=task, outputs=outputs, mapping=mapping))
+
+
+def _classification_components() -> dict[str, Callable]:
+    from xstilts.tasks.catalogue import CATALOGUE
+
+    return {t.name: _classification_component(t.name, t.all_languages())
+            for t in CATALOGUE.values()
+            if t.role == "target" and t.labels and t.type.endswith("classification")}
+
+
+CLASSIFICATION = _classification_components()
+"""Target name → its evaluation component with per-language confusion matrices."""
+
+
+def evaluation_component(target: str) -> Callable:
+    """The component that evaluates a trained ``target``."""
+    return CLASSIFICATION.get(target, evaluate)

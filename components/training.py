@@ -9,21 +9,29 @@ from components import IMAGE
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def train_intermediate(config_json: str, architecture: str, intermediate: str, seed: int,
-                       data: Input[Dataset], model: Output[Model]):
-    """Train one (architecture, intermediate setting, seed) encoder with its task heads."""
+                       data: Input[Dataset], model: Output[Model], resume_dir: str = ""):
+    """Train one (architecture, intermediate setting, seed) encoder with its task heads.
+
+    ``resume_dir`` (on the shared volume, one per stage) keeps the training loop's state at
+    every validation, per data version: a retried pod continues where a preempted one
+    stopped. With ``resources.<architecture>.gpus`` > 1 in the config it trains
+    data-parallel over the pod's GPUs (torchrun)."""
     from pathlib import Path
 
     from xstilts.models.registry import resolve_architecture
     from xstilts.study import StudyConfig
-    from xstilts.training.stages import train_intermediate as run
+    from xstilts.training.distributed import run_stage
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
     arch = resolve_architecture(architecture, data_dir)
     out = Path(model.path)
     out.mkdir(parents=True, exist_ok=True)
-    run(arch, config.members(intermediate), data_dir, out, config.recipe, config.sampling,
-        config.budget, seed)
+    resume = Path(resume_dir) / data.metadata["data_version"] if resume_dir else None
+    run_stage("train_intermediate", config.processes(architecture), arch=arch,
+              tasks=config.members(intermediate), data_dir=data_dir, out=out,
+              preset=config.recipe, sampling=config.sampling, budget=config.budget, seed=seed,
+              resume_dir=resume)
     model.metadata.update({"architecture": architecture, "intermediate": intermediate,
                            "seed": seed, "data_version": data.metadata.get("data_version")})
 
@@ -31,34 +39,31 @@ def train_intermediate(config_json: str, architecture: str, intermediate: str, s
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def train_target(config_json: str, architecture: str, intermediate: str, seed: int,
                  target: str, data: Input[Dataset], model: Output[Model],
-                 init: Input[Model] = None) -> str:
+                 init: Input[Model] = None, resume_dir: str = ""):
     """Train a target from the pretrained model (no ``init``) or an intermediate encoder.
 
-    Mewsli-X and LAReQA train a dual encoder (``train_any_target``). Returns the
-    English dev score that selected the model, as a JSON row for the report.
+    Mewsli-X and LAReQA train a dual encoder (``train_any_target``). ``resume_dir`` as for
+    ``train_intermediate``. The model folder holds the training log, whose English dev
+    score the evaluations pass on to the report.
     """
-    import json
     from pathlib import Path
 
     from xstilts.models.registry import resolve_architecture
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
-    from xstilts.training.stages import train_any_target
+    from xstilts.training.distributed import run_stage
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
     arch = resolve_architecture(architecture, data_dir)
-    task = get_task(target)
     start = Path(init.path) if init is not None else None
     out = Path(model.path)
     out.mkdir(parents=True, exist_ok=True)
-    train_any_target(arch, start, task, data_dir, out, config.recipe, config.budget, seed)
-    log = json.loads((out / "training_log.json").read_text(encoding="utf-8"))
-    results = log.get("results") or [{}]
-    dev = results[-1].get("best_score") if isinstance(results, list) else None
+    resume = Path(resume_dir) / data.metadata["data_version"] if resume_dir else None
+    run_stage("train_any_target", config.processes(architecture), arch=arch, init=start,
+              task=get_task(target), data_dir=data_dir, out=out, preset=config.recipe,
+              budget=config.budget, seed=seed, resume_dir=resume)
     model.metadata.update({"architecture": architecture, "intermediate": intermediate,
                            "seed": seed, "target": target,
                            "initialised_from": "intermediate" if start else "pretrained",
                            "data_version": data.metadata.get("data_version")})
-    return json.dumps({"architecture": architecture, "intermediate": intermediate,
-                       "seed": seed, "target": target, "dev_score": dev})

@@ -4,8 +4,11 @@ retries and caching. Every cluster-specific name is a constant here (and matches
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from kfp import dsl, kubernetes
+
+from xstilts.study import Resources
 
 # ------------------------------------------------------------------ sizing (the one table)
 
@@ -25,14 +28,17 @@ SIZING: dict[str, Sizing] = {
     "small": Sizing(1, "4", "8", "16Gi", "24Gi", "4Gi"),
     "base": Sizing(1, "4", "8", "24Gi", "32Gi", "8Gi"),
     "large": Sizing(1, "8", "12", "48Gi", "64Gi", "16Gi"),
-    "xl": Sizing(2, "16", "24", "96Gi", "128Gi", "32Gi"),
+    "xl": Sizing(1, "16", "24", "96Gi", "128Gi", "32Gi"),
 }
-"""Per architecture size (``Architecture.size``): GPUs, CPU/memory requests and limits."""
+"""Per architecture size (``Architecture.size``): GPUs, CPU/memory requests and limits.
+A study config's ``resources.<architecture>`` sets more GPUs (data-parallel training in the
+pod) and the GPU type."""
 
 # ------------------------------------------------------------------ cluster names
 
 ACCELERATOR = "nvidia.com/gpu"
 GPU_NODE_SELECTOR = ("nvidia.com/gpu.present", "true")  # label set by the NVIDIA GPU operator
+GPU_TYPE_LABEL = "nvidia.com/gpu.product"  # GPU feature discovery's model label
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 PVC_NAME = "xstilts-cache"  # k8s/pvc.yaml
@@ -50,6 +56,13 @@ RUN_AS_USER = 1000  # the image's non-root user (k8s/Dockerfile)
 
 RETRY = {"num_retries": 3, "backoff_duration": "60s", "backoff_factor": 2.0}
 
+# Per-pod deadline (activeDeadlineSeconds) by architecture size: a hung pod fails, is
+# retried, and resumes from its last checkpoint instead of holding a GPU for ever.
+TIMEOUT_S = {"tiny": 3600, "small": 6 * 3600, "base": 12 * 3600, "large": 24 * 3600,
+             "xl": 48 * 3600}
+GATE_TIMEOUT_S = 2 * 3600
+REPORT_TIMEOUT_S = 3600
+
 
 def sizing_for(size: str) -> Sizing:
     """The sizing of an architecture size; unknown sizes get the largest single-GPU one."""
@@ -64,18 +77,32 @@ def _common(task: dsl.PipelineTask) -> None:
     task.set_env_variable("MPLCONFIGDIR", "/tmp/matplotlib")
 
 
-def gpu_task(task: dsl.PipelineTask, size: str) -> dsl.PipelineTask:
+def gpus_of(size: str, configured: Optional[Resources], training: bool) -> int:
+    """GPUs of a task: the configured count for training (data-parallel), one for
+    evaluation (it runs in one process), else the size table's."""
+    if configured is not None and configured.gpus:
+        return configured.gpus if training else 1
+    return sizing_for(size).gpus
+
+
+def gpu_task(task: dsl.PipelineTask, size: str, configured: Optional[Resources] = None,
+             training: bool = True) -> dsl.PipelineTask:
     """Settings of a training or evaluation task of an architecture of ``size``: cached,
-    retried, sized, GPU-scheduled (unless tiny), shared volume, in-memory /dev/shm, and the
-    HF token from its Secret."""
+    retried, timed out, sized, GPU-scheduled (unless tiny and not configured otherwise) on
+    the configured GPU type, shared volume, in-memory /dev/shm, and the HF token from its
+    Secret."""
     sizing = sizing_for(size)
+    gpus = gpus_of(size, configured, training)
     task.set_caching_options(True)
     task.set_retry(**RETRY)
+    kubernetes.set_timeout(task, TIMEOUT_S[size if size in TIMEOUT_S else "large"])
     task.set_cpu_request(sizing.cpu_request).set_cpu_limit(sizing.cpu_limit)
     task.set_memory_request(sizing.memory_request).set_memory_limit(sizing.memory_limit)
-    if sizing.gpus:
-        task.set_accelerator_type(ACCELERATOR).set_accelerator_limit(sizing.gpus)
+    if gpus:
+        task.set_accelerator_type(ACCELERATOR).set_accelerator_limit(gpus)
         kubernetes.add_node_selector(task, *GPU_NODE_SELECTOR)
+        if configured is not None and configured.gpu_type:
+            kubernetes.add_node_selector(task, GPU_TYPE_LABEL, configured.gpu_type)
         kubernetes.add_toleration(task, **GPU_TOLERATION)
     kubernetes.empty_dir_mount(task, volume_name=SHM_VOLUME, mount_path="/dev/shm",
                                medium="Memory", size_limit=sizing.shm)
@@ -91,6 +118,7 @@ def gate_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
     it may pull data (DVC credentials) and download model configs (HF token)."""
     task.set_caching_options(False)
     task.set_retry(**RETRY)
+    kubernetes.set_timeout(task, GATE_TIMEOUT_S)
     task.set_cpu_request("1").set_cpu_limit("2")
     task.set_memory_request("2Gi").set_memory_limit("8Gi")
     _common(task)
@@ -105,8 +133,30 @@ def report_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
     """The fan-in report: pure (cached), CPU only."""
     task.set_caching_options(True)
     task.set_retry(**RETRY)
+    kubernetes.set_timeout(task, REPORT_TIMEOUT_S)
     task.set_cpu_request("1").set_cpu_limit("2")
     task.set_memory_request("2Gi").set_memory_limit("8Gi")
+    _common(task)
+    return task
+
+
+def collect_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """Merges evaluation folders: pure (cached), small CPU pod."""
+    task.set_caching_options(True)
+    task.set_retry(**RETRY)
+    kubernetes.set_timeout(task, REPORT_TIMEOUT_S)
+    task.set_cpu_request("250m").set_cpu_limit("1")
+    task.set_memory_request("512Mi").set_memory_limit("2Gi")
+    _common(task)
+    return task
+
+
+def publish_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """Copies the results to the shared volume (a side effect), so never cached."""
+    task.set_caching_options(False)
+    task.set_retry(**RETRY)
+    task.set_cpu_request("100m").set_cpu_limit("1")
+    task.set_memory_request("256Mi").set_memory_limit("1Gi")
     _common(task)
     return task
 

@@ -2,17 +2,20 @@
 
 One KFP task per stage of ``xstilts.study.plan`` (so intermediate encoders are trained once
 per (architecture, intermediate, seed) and target models are deduplicated exactly as the
-local runner does), wired along each stage's ``needs``:
+engine does), wired along each stage's ``needs``:
 
     validate_data (gate, not cached)
       → train_intermediate  (one per architecture × intermediate ≠ none × seed)
       → train_target        (from the intermediate encoder, or the pretrained model)
-      → evaluate            (trained targets) / evaluate_retrieval (BUCC, Tatoeba)
-      → report              (fan-in of every evaluation's score rows)
+      → evaluate[_<target>] (trained targets) / evaluate_retrieval (BUCC, Tatoeba)
+      → collect             (merges ≤ FANIN evaluation outputs per task, level by level)
+      → report              (the scores, gains and report: tables, Markdown, HTML)
+      → publish             (copies the results to the run folder; not cached)
     all inside a dsl.ExitHandler whose exit task records the run outcome.
 
-Stage keys are only used here to identify stages: the real data version is not known at
-compile time, so ``plan`` gets a placeholder (the keys group identically).
+When the data version is known at compile time (``xstilts run`` locally; ``xstilts compile``
+next to a data folder), each stage's cache key is its content-addressed stage key.
+Otherwise ``plan`` gets a placeholder and the keys only identify stages.
 """
 
 # No "from __future__ import annotations": KFP reads the pipeline function's real types.
@@ -22,16 +25,17 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from kfp import compiler, dsl
 
 import components
 from pipelines import resources
+from xstilts.artifacts import FANIN
 from xstilts.atomic import atomic_path
 from xstilts.errors import UserError
 from xstilts.models.registry import REGISTRY, TINY_NAMES, resolve_architecture
-from xstilts.study import Stage, StudyConfig, code_version, plan, trains_target
+from xstilts.study import Stage, StudyConfig, code_version, plan, stage_key, trains_target
 from xstilts.tasks.catalogue import get_task
 
 COMPILE_DATA_VERSION = "compile-time"
@@ -57,10 +61,12 @@ def pipeline_name(config: StudyConfig) -> str:
     return f"xstilts-{slug or 'study'}"
 
 
-def study_stages(config: StudyConfig) -> list[Stage]:
-    """The study plan as the pipeline sees it (placeholder data and model versions)."""
-    return plan(config, COMPILE_DATA_VERSION, code_version(),
-                {a: a for a in config.architectures})
+def study_stages(config: StudyConfig, data_version: str = "",
+                 model_versions: Optional[dict[str, str]] = None) -> list[Stage]:
+    """The study plan as the pipeline sees it. Without a data version (compiling with no
+    local data), stage keys get a placeholder and only identify stages."""
+    return plan(config, data_version or COMPILE_DATA_VERSION, code_version(),
+                model_versions or {a: a for a in config.architectures})
 
 
 @contextlib.contextmanager
@@ -88,33 +94,78 @@ def _fast_task_checks():
         pipeline_task.PipelineTask._ensure_container_spec_exists = original
 
 
+def collect_tree(evaluations: list[tuple[str, dsl.PipelineTask]],
+                 place: Callable) -> tuple[Any, str]:
+    """Merge every evaluation's output folder through collect tasks of at most
+    ``FANIN`` inputs each, level by level, down to one folder; return it and its key
+    (each collect task's cache key is made of its parts' keys)."""
+    parts = [(key, task.outputs["predictions"]) for key, task in evaluations]
+    level = 0
+    while level == 0 or len(parts) > 1:
+        level += 1
+        merged = []
+        for start in range(0, len(parts), FANIN):
+            group = parts[start:start + FANIN]
+            task = components.collect(**{f"part_{i}": output
+                                         for i, (_, output) in enumerate(group)})
+            resources.collect_task(task)
+            key = stage_key("collect", [k for k, _ in group])
+            place(task, f"collect results {level}.{start // FANIN + 1}", key)
+            merged.append((key, task.outputs["collected"]))
+        parts = merged
+    (key, output), = parts
+    return output, key
+
+
 def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
-                   sizes: Optional[dict[str, str]] = None) -> Callable:
-    """A ``@dsl.pipeline`` function for ``config``; its one parameter, ``data_root``, is the
-    folder a relative ``data.out`` is taken from (the PVC mount on a cluster)."""
-    stages = study_stages(config)
+                   sizes: Optional[dict[str, str]] = None, data_version: str = "",
+                   model_versions: Optional[dict[str, str]] = None,
+                   run_dir: str = "", retries: bool = True,
+                   checkpoint_root: str = "") -> Callable:
+    """A ``@dsl.pipeline`` function for ``config``. Its parameters, shown with every run:
+    ``data_root``, the folder a relative ``data.out`` is taken from (the PVC mount on a
+    cluster); ``data_version``, the data the pipeline was compiled for; ``run_dir``, where
+    the results are published (default ``<data_root>/runs/<study name>``);
+    ``checkpoint_root``, where training stages keep their resumable state (default
+    ``<data_root>/checkpoints``).
+
+    With a ``data_version``, every stage's cache key is its content-addressed stage key
+    (data, code and model versions, config): a rerun reuses exactly the finished stages
+    that would compute the same thing, and the gate refuses any other data.
+
+    ``retries=False`` drops the retry policies (they guard cluster tasks against
+    preemption; on one machine a failure would only repeat, after minutes of backoff)."""
+    stages = study_stages(config, data_version, model_versions)
     sizes = {a: (sizes or {}).get(a) or architecture_size(a, config)
              for a in config.architectures}
     config_json = config.model_dump_json()
+    code = code_version()
     image = components.image()
+    default_run_dir = run_dir or f"{data_root}/runs/{config.name}"
+    default_checkpoints = checkpoint_root or f"{data_root}/checkpoints"
 
-    def place(task: dsl.PipelineTask, label: str) -> dsl.PipelineTask:
+    def place(task: dsl.PipelineTask, label: str, key: str = "") -> dsl.PipelineTask:
         task.set_display_name(label)
         if image != components.IMAGE:
             task.set_container_image(image)
+        if data_version and key:
+            task.set_caching_options(True, cache_key=key)
+        if not retries:
+            task.set_retry(num_retries=0)
         return task
 
-    def study(data_root: str = data_root):
-        exit_op = place(components.record_outcome(study=config.name, data_root=data_root),
-                        "record outcome")
-        resources.exit_task(exit_op)
+    def study(data_root: str = data_root, data_version: str = data_version,
+              run_dir: str = default_run_dir, checkpoint_root: str = default_checkpoints):
+        exit_op = components.record_outcome(study=config.name, run_dir=run_dir,
+                                            data_version=data_version)
+        place(resources.exit_task(exit_op), "record outcome")
         with dsl.ExitHandler(exit_op, name="study"):
-            gate = place(components.validate_data(config_json=config_json,
-                                                  data_root=data_root), "validate data")
-            resources.gate_task(gate)
+            gate = components.validate_data(config_json=config_json, data_root=data_root,
+                                            data_version=data_version)
+            place(resources.gate_task(gate), "validate data")
             data = gate.outputs["data"]
             models: dict[str, dsl.PipelineTask] = {}
-            scores, dev = [], []
+            evaluations: list[tuple[str, dsl.PipelineTask]] = []
             for stage in stages:
                 cell = {"config_json": config_json, "architecture": stage.architecture,
                         "intermediate": stage.intermediate, "seed": stage.seed}
@@ -122,29 +173,35 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
                 if stage.needs:
                     (need,) = stage.needs
                     init = {"model": models[need].outputs["model"]}
+                resume = f"{checkpoint_root}/{stage.key}"
                 if stage.kind == "intermediate":
-                    task = components.train_intermediate(**cell, data=data)
+                    task = components.train_intermediate(**cell, data=data, resume_dir=resume)
                     models[stage.key] = task
                 elif stage.kind == "target":
                     task = components.train_target(
-                        **cell, target=stage.target, data=data,
+                        **cell, target=stage.target, data=data, resume_dir=resume,
                         **({"init": init["model"]} if init else {}))
                     models[stage.key] = task
-                    dev.append(task.outputs["Output"])
                 elif trains_target(get_task(stage.target or "")):
-                    task = components.evaluate(**cell, target=stage.target, data=data,
-                                               model=init["model"])
-                    scores.append(task.outputs["Output"])
+                    task = components.evaluation_component(stage.target)(
+                        **cell, target=stage.target, data=data, model=init["model"])
+                    evaluations.append((stage.key, task))
                 else:
                     task = components.evaluate_retrieval(
                         **cell, target=stage.target, data=data,
                         **({"encoder": init["model"]} if init else {}))
-                    scores.append(task.outputs["Output"])
-                place(task, stage.label)
-                resources.gpu_task(task, sizes[stage.architecture])
-            final = place(components.report(config_json=config_json, scores=scores, dev=dev,
-                                            data=data), "report")
+                    evaluations.append((stage.key, task))
+                resources.gpu_task(task, sizes[stage.architecture],
+                                   config.resources.get(stage.architecture),
+                                   training=stage.kind != "evaluate")
+                place(task, stage.label, stage.key)
+            collected, key = collect_tree(evaluations, place)
+            final = components.report(config_json=config_json, code_version=code,
+                                      stages=len(stages), collected=collected, data=data)
             resources.report_task(final)
+            place(final, "report", stage_key("report", config_json, key))
+            shown = components.publish(run_dir=run_dir, results=final.outputs["results"])
+            place(resources.publish_task(shown), "publish")
 
     with _fast_task_checks():  # @dsl.pipeline runs the function to build the graph
         return dsl.pipeline(name=pipeline_name(config),
@@ -153,10 +210,12 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
 
 
 def compile_study(config: StudyConfig, out_path: Path | str,
-                  data_root: str = resources.PVC_MOUNT) -> dict:
+                  data_root: str = resources.PVC_MOUNT, data_version: str = "",
+                  model_versions: Optional[dict[str, str]] = None) -> dict:
     """Compile the study's pipeline to ``out_path`` (YAML); returns stage counts and timing."""
     started = time.perf_counter()
-    pipeline = build_pipeline(config, data_root=data_root)
+    pipeline = build_pipeline(config, data_root=data_root, data_version=data_version,
+                              model_versions=model_versions)
     built = time.perf_counter()
     out_path = Path(out_path)
     with atomic_path(out_path) as staged:  # no half-written spec if compiling fails
@@ -166,5 +225,6 @@ def compile_study(config: StudyConfig, out_path: Path | str,
     return {"path": str(out_path), "stages": len(stages),
             "by_kind": {k: sum(s.kind == k for s in stages)
                         for k in ("intermediate", "target", "evaluate")},
+            "data_version": data_version or None,
             "build_seconds": round(built - started, 3),
             "compile_seconds": round(time.perf_counter() - built, 3)}

@@ -22,13 +22,15 @@ sys.path.insert(0, str(ROOT))  # components/ and pipelines/ live at the reposito
 pytest.importorskip("kfp.kubernetes")
 
 from pipelines import resources  # noqa: E402
+from xstilts.artifacts import FANIN  # noqa: E402
 from pipelines.study import compile_study, study_stages  # noqa: E402
 from xstilts.models.registry import REGISTRY, TINY_NAMES  # noqa: E402
-from xstilts.study import NONE, load_study  # noqa: E402
+from xstilts.study import NONE, Resources, load_study  # noqa: E402
 
 SECRET_VALUE = "super-secret-value-3f9c"
 CONFIGS = ("smoke", "paper", "architectures")
 GPU_COMPONENTS = ("train-intermediate", "train-target", "evaluate", "evaluate-retrieval")
+CLASSIFICATION_EVALUATIONS = ("evaluate-xnli", "evaluate-pawsx")
 SIZES = {**{n: a.size for n, a in REGISTRY.items()}, **{n: "tiny" for n in TINY_NAMES}}
 
 
@@ -45,11 +47,16 @@ class Compiled:
         self.study = self.components["comp-exit-handler-1"]["dag"]["tasks"]
         self.root = self.ir["root"]["dag"]["tasks"]
 
-    def kind(self, task: dict) -> str:
+    def component(self, task: dict) -> str:
         """The component a task runs, without KFP's -N suffix."""
         ref = task["componentRef"]["name"].removeprefix("comp-")
         parts = ref.split("-")
         return "-".join(parts[:-1]) if parts[-1].isdigit() else ref
+
+    def kind(self, task: dict) -> str:
+        """The component, with the per-target classification evaluations as "evaluate"."""
+        name = self.component(task)
+        return "evaluate" if name in CLASSIFICATION_EVALUATIONS else name
 
     def executor(self, task: dict) -> str:
         return self.components[task["componentRef"]["name"]]["executorLabel"]
@@ -76,16 +83,26 @@ def compiled(request, tmp_path_factory) -> Compiled:
     return Compiled(request.param, out, seconds)
 
 
+def test_kfp_loads_the_spec_back(compiled):
+    from kfp import components
+
+    loaded = components.load_component_from_file(str(compiled.path))
+    assert loaded.name == f"xstilts-{compiled.config.name}"
+    assert set(loaded.component_spec.inputs) == {"data_root", "data_version", "run_dir",
+                                                 "checkpoint_root"}
+
+
 def test_one_task_per_planned_stage(compiled):
     stages = study_stages(compiled.config)
     kinds = Counter(compiled.kind(t) for t in compiled.study.values())
-    assert kinds["validate-data"] == 1 and kinds["report"] == 1
+    assert kinds["validate-data"] == kinds["report"] == kinds["publish"] == 1
     assert kinds["train-intermediate"] == sum(s.kind == "intermediate" for s in stages)
     assert kinds["train-target"] == sum(s.kind == "target" for s in stages)
     assert kinds["evaluate"] + kinds["evaluate-retrieval"] == \
         sum(s.kind == "evaluate" for s in stages)
     assert sorted(t["taskInfo"]["name"] for t in compiled.study.values()
-                  if compiled.kind(t) not in ("validate-data", "report")) == \
+                  if compiled.kind(t) not in ("validate-data", "report", "publish",
+                                              "collect")) == \
         sorted(s.label for s in stages)
 
 
@@ -163,6 +180,7 @@ def test_gpu_pod_settings(compiled):
         assert task["retryPolicy"]["backoffDuration"] == "60s"
         assert float(task["retryPolicy"]["backoffFactor"]) == 2.0
         assert task["cachingOptions"].get("enableCache") is True
+        assert int(platform["activeDeadlineSeconds"]) == resources.TIMEOUT_S[size]
         checked += 1
     assert checked == len(study_stages(compiled.config))
 
@@ -178,7 +196,10 @@ def test_gpu_counts_follow_the_size_table(compiled):
 def test_caching_gate_and_exit_off_report_on(compiled):
     by_kind = {compiled.kind(t): t for t in compiled.study.values()}
     assert not by_kind["validate-data"]["cachingOptions"].get("enableCache", False)
+    assert not by_kind["publish"]["cachingOptions"].get("enableCache", False)
     assert by_kind["report"]["cachingOptions"].get("enableCache") is True
+    assert by_kind["publish"]["inputs"]["artifacts"]["results"]["taskOutputArtifact"][
+        "producerTask"] == "report"
     exit_task = compiled.root["record-outcome"]
     assert not exit_task["cachingOptions"].get("enableCache", False)
     assert exit_task["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
@@ -188,13 +209,97 @@ def test_caching_gate_and_exit_off_report_on(compiled):
         {resources.HF_SECRET, resources.DVC_SECRET}
 
 
-def test_report_fans_in_every_evaluation(compiled):
-    report = next(t for t in compiled.study.values() if compiled.kind(t) == "report")
-    scores = report["inputs"]["parameters"]["scores"]["runtimeValue"]["constant"]
-    evaluations = {name for name, t in compiled.study.items()
+def test_report_reads_every_evaluation_through_a_bounded_collect_tree(compiled):
+    """Each evaluation feeds one collect task; collect tasks take at most FANIN parts (a
+    task's inputs travel on one command line, limited to 128 KiB); one root feeds the
+    report."""
+    tasks = compiled.study
+    feeds: Counter = Counter()
+    for name, task in tasks.items():
+        if compiled.kind(task) != "collect":
+            continue
+        parts = task["inputs"]["artifacts"]
+        assert 1 <= len(parts) <= FANIN
+        for part in parts.values():
+            feeds[part["taskOutputArtifact"]["producerTask"]] += 1
+    evaluations = {name for name, t in tasks.items()
                    if compiled.kind(t) in ("evaluate", "evaluate-retrieval")}
-    assert len(scores) == len(evaluations)
-    assert set(report["dependentTasks"]) >= evaluations
+    collects = {name for name, t in tasks.items() if compiled.kind(t) == "collect"}
+    assert evaluations <= set(feeds) and all(feeds[name] == 1 for name in feeds)
+    report = next(t for t in tasks.values() if compiled.kind(t) == "report")
+    root = report["inputs"]["artifacts"]["collected"]["taskOutputArtifact"]["producerTask"]
+    assert root in collects and root not in feeds  # the one collect nobody else reads
+    assert set(feeds) == evaluations | (collects - {root})
+    assert "parameters" not in report["inputs"] or \
+        not {"scores", "dev"} & set(report["inputs"]["parameters"])
+
+
+def test_classification_targets_publish_a_confusion_matrix_per_language(compiled):
+    from xstilts.tasks.catalogue import get_task
+
+    seen = set()
+    for task in compiled.study.values():
+        target = task["inputs"].get("parameters", {}).get("target", {}).get("runtimeValue", {})
+        target = target.get("constant")
+        if target not in ("xnli", "pawsx") or compiled.kind(task) != "evaluate":
+            continue
+        assert compiled.component(task) == f"evaluate-{target}"
+        component = compiled.components[task["componentRef"]["name"]]
+        artifacts = component["outputDefinitions"]["artifacts"]
+        confusion = {name.removeprefix("confusion_"): a["artifactType"]["schemaTitle"]
+                     for name, a in artifacts.items() if name.startswith("confusion_")}
+        assert confusion == {lang: "system.ClassificationMetrics"
+                             for lang in get_task(target).all_languages()}
+        assert artifacts["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
+        seen.add(target)
+    assert seen == {"xnli", "pawsx"} & {t.name for t in compiled.config.target_tasks()}
+
+
+def test_configured_gpus_and_type_train_data_parallel(tmp_path):
+    """resources.<arch>.gpus sets the training pods' GPUs (torchrun in the pod: one process
+    per GPU), evaluation pods take one; gpu_type becomes a node selector."""
+    config = load_study(ROOT / "configs" / "smoke.yaml").model_copy(update={
+        "resources": {"tiny-xlmr": Resources(gpus=4, gpu_type="NVIDIA-H100-80GB-HBM3")}})
+    out = tmp_path / "gpus.yaml"
+    compile_study(config, out)
+    docs = list(yaml.safe_load_all(out.read_text(encoding="utf-8")))
+    ir, platform = docs[0], docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    seen = Counter()
+    for task in ir["components"]["comp-exit-handler-1"]["dag"]["tasks"].values():
+        params = task["inputs"].get("parameters", {})
+        if "architecture" not in params:
+            continue
+        component = ir["components"][task["componentRef"]["name"]]
+        label = component["executorLabel"]
+        res = ir["deploymentSpec"]["executors"][label]["container"].get("resources", {})
+        name = params["architecture"]["runtimeValue"]["constant"]
+        training = "resume_dir" in component["inputDefinitions"]["parameters"]
+        if name != "tiny-xlmr":
+            assert "accelerator" not in res  # tiny: CPU pods
+            continue
+        assert int(res["accelerator"]["resourceCount"]) == (4 if training else 1)
+        assert platform[label]["nodeSelector"]["labels"] == {
+            "nvidia.com/gpu.present": "true",
+            "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+        seen["training" if training else "evaluation"] += 1
+    assert seen["training"] and seen["evaluation"]
+
+
+def test_pinned_data_version_sets_content_addressed_cache_keys(tmp_path):
+    config = load_study(ROOT / "configs" / "smoke.yaml")
+    version = "cd" * 32
+    out = tmp_path / "pinned.yaml"
+    compile_study(config, out, data_version=version)
+    ir = next(yaml.safe_load_all(out.read_text(encoding="utf-8")))
+    assert ir["root"]["inputDefinitions"]["parameters"]["data_version"]["defaultValue"] == \
+        version
+    keys = {t["taskInfo"]["name"]: t["cachingOptions"].get("cacheKey")
+            for t in ir["components"]["comp-exit-handler-1"]["dag"]["tasks"].values()}
+    stages = study_stages(config, version)
+    assert {s.label: s.key for s in stages}.items() <= keys.items()
+    assert keys["report"] and not keys["validate data"] and not keys["publish"]
+    # the keys depend on the data version: other data, other keys
+    assert not {s.key for s in study_stages(config, "ef" * 32)} & set(keys.values())
 
 
 def test_no_secret_values_and_no_pip(compiled):

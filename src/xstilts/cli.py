@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -194,23 +195,171 @@ def build_tiny_command(
 
 # --------------------------------------------------------------------------- run
 
+BACKENDS = ("local", "engine", "kubeflow")
+
+
+def _pipelines() -> Any:
+    """Make the repository's ``components``/``pipelines`` packages importable (they live
+    beside ``src/``, not in the installed library)."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pipelines").is_dir() and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        import pipelines
+    except ImportError:
+        raise UserError("the pipelines package is not importable; run xstilts from a "
+                        "checkout of the repository") from None
+    return pipelines
+
+
 @app.command("run")
 def run_command(
     config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
     run_dir: Annotated[Optional[Path], typer.Option(
         "--out", help="Run folder (default runs/<study name>).")] = None,
+    backend: Annotated[str, typer.Option(
+        help="local: the study pipeline through kfp.local on this machine (default); "
+             "engine: the same stages in this process, without the pipeline; "
+             "kubeflow: submit the pipeline to Kubeflow Pipelines at --host.")] = "local",
+    host: Annotated[Optional[str], typer.Option(
+        help="Kubeflow Pipelines API endpoint (with --backend kubeflow).")] = None,
+    experiment: Annotated[Optional[str], typer.Option(
+        help="Kubeflow experiment (default: the study name).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="With --backend kubeflow: print what would be submitted.")] = False,
+    data_version: Annotated[Optional[str], typer.Option(
+        help="The data version the run must find, else it stops before any training "
+             "(default: the local data folder's, if there is one; with --backend kubeflow, "
+             "'any' accepts whatever the cluster's folder holds).")] = None,
 ) -> None:
-    """Run a study on this machine; finished stages are not run again."""
-    from xstilts.runner import run_study
+    """Run a study; stages that are already done are not run again."""
     from xstilts.study import load_study
 
+    if backend not in BACKENDS:
+        raise UserError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    study = load_study(config)
+    if backend == "kubeflow":
+        _pipelines()
+        from pipelines.submit import describe, submit
+
+        request = describe(study, host, experiment, _data_version(study, data_version))
+        _print_submission(submit(study, request, dry_run), dry_run)
+        return
+    if dry_run:
+        raise UserError("--dry-run goes with --backend kubeflow")
+    if data_version and backend == "engine":
+        raise UserError("--data-version goes with --backend local or kubeflow")
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # per-load bars would drown the stage bars
-    study = load_study(config)
     target = run_dir or Path("runs") / study.name
-    err.print(f"Study '{study.name}': data in {study.data.out} (synthetic data and tiny "
-              f"models are built there first when missing); results in {target}")
+    err.print(f"Study '{study.name}' ({backend}): data in {study.data.out} (synthetic data "
+              f"and tiny models are built there first when missing); results in {target}")
+    if backend == "local":
+        summary = _run_local(study, target, _data_version(study, data_version) or None)
+        ran = summary["tasks"].get("finished", 0)
+        done = summary["tasks"].get("cached", 0)
+    else:
+        summary = _run_engine(study, target)
+        ran = sum(1 for t in summary["timings"] if t["status"] == "ran")
+        done = len(summary["timings"]) - ran
+    note = " on SYNTHETIC data" if summary["data_synthetic"] else ""
+    unit = "pipeline tasks" if backend == "local" else "stages"
+    out.print(f"Study '{study.name}'{note}: {ran} {unit} ran, {done} were already done, "
+              f"{summary['seconds']:.0f} s.")
+    out.print(f"Results: {target}/scores.csv, {target}/gains.csv, "
+              f"{target}/report/report.md")
+
+
+def _data_version(study: Any, option: Optional[str]) -> str:
+    """The data version a cluster run is pinned to: the option, else the local data
+    folder's version when there is one, else none ('')."""
+    if option == "any":
+        return ""
+    if option:
+        if not re.fullmatch(r"[0-9a-f]{64}", option):
+            raise UserError(f"--data-version '{option}' is not a data version (64 hex digits "
+                            "from a manifest) or 'any'")
+        return option
+    from xstilts.data.fetch import MANIFEST, read_manifest
+
+    if (study.data.out / MANIFEST).is_file():
+        return str(read_manifest(study.data.out)["data_version"])
+    return ""
+
+
+def _print_submission(request: dict, dry_run: bool) -> None:
+    if dry_run:
+        print(json.dumps(request, indent=2))
+        err.print(f"Dry run: nothing was sent. The compiled spec is {request['package']}.")
+        return
+    what = request.get("run_id") or request.get("recurring_run_id")
+    kind = "run" if request["action"] == "run" else "recurring run"
+    out.print(f"Submitted {kind} {what} of {request['pipeline']} ({request['stages']} "
+              f"stages) to {request['host']}, experiment '{request['experiment']}', data "
+              f"version {request['parameters']['data_version'][:12] or 'unpinned'}.")
+
+
+@app.command("schedule")
+def schedule_command(
+    config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
+    host: Annotated[Optional[str], typer.Option(
+        help="Kubeflow Pipelines API endpoint.")] = None,
+    cron: Annotated[Optional[str], typer.Option(
+        help="Six-field cron, seconds first (Kubeflow's format): '0 0 3 * * *' is 03:00 "
+             "daily.")] = None,
+    experiment: Annotated[Optional[str], typer.Option(
+        help="Kubeflow experiment (default: the study name).")] = None,
+    max_concurrency: Annotated[int, typer.Option(
+        min=1, help="Runs of this schedule that may run at once.")] = 1,
+    catchup: Annotated[bool, typer.Option(
+        help="Start the runs missed while the schedule was paused.")] = False,
+    data_version: Annotated[Optional[str], typer.Option(
+        help="The data version every run must find (default: the local data folder's, "
+             "if there is one; 'any' to accept whatever the run finds).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print what would be submitted; send nothing.")] = False,
+) -> None:
+    """Create a recurring run of the study's pipeline on Kubeflow Pipelines."""
+    from xstilts.study import load_study
+
+    if not cron:
+        raise UserError("--cron is required: six fields, seconds first, e.g. '0 0 3 * * *'")
+    _pipelines()
+    from pipelines.submit import describe, submit
+
+    study = load_study(config)
+    request = describe(study, host, experiment, _data_version(study, data_version), cron,
+                       max_concurrency, catchup)
+    _print_submission(submit(study, request, dry_run), dry_run)
+
+
+def _run_local(study: Any, target: Path, data_version: Optional[str]) -> dict:
+    _pipelines()
+    from pipelines.local import run_local
+
+    with _progress() as progress:
+        overall = progress.add_task("pipeline tasks", total=None)
+        current = progress.add_task("", total=None, visible=False)
+
+        def on_event(status: str, label: str, seconds: float) -> None:
+            if status == "started":
+                progress.update(current, description=f"  {label}", visible=True)
+                return
+            progress.advance(overall)
+            progress.update(current, visible=False)
+            if status == "finished":
+                progress.console.print(f"{label}: {seconds:.1f} s")
+            elif status == "failed":
+                progress.console.print(f"[red]{label}: failed[/red]")
+
+        return run_local(study, target, on_event, lambda n: progress.update(overall, total=n),
+                         data_version)
+
+
+def _run_engine(study: Any, target: Path) -> dict:
+    from xstilts.runner import run_study
+
     with _progress() as progress:
         overall = progress.add_task("stages", total=None)
         current = progress.add_task("", total=1.0, visible=False)
@@ -229,13 +378,7 @@ def run_command(
                 if status == "finished":
                     progress.console.print(f"{stage.label}: {value:.1f} s")
 
-        summary = run_study(study, target, on_event)
-    ran = sum(1 for t in summary["timings"] if t["status"] == "ran")
-    note = " on SYNTHETIC data" if summary["data_synthetic"] else ""
-    out.print(f"Study '{study.name}'{note}: {ran} stages ran, "
-              f"{len(summary['timings']) - ran} were already done, {summary['seconds']:.0f} s.")
-    out.print(f"Results: {target}/scores.csv, {target}/gains.csv, "
-              f"{target}/report/report.md")
+        return run_study(study, target, on_event)
 
 
 # --------------------------------------------------------------------------- compile
@@ -244,21 +387,18 @@ def run_command(
 def compile_command(
     config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Pipeline spec to write.")],
+    data_version: Annotated[Optional[str], typer.Option(
+        help="The data version the pipeline must find (default: the local data folder's, "
+             "if there is one; 'any' to accept whatever a run finds).")] = None,
 ) -> None:
     """Compile the study into a Kubeflow Pipelines spec (GPU pods, one task per stage)."""
-    import sys as _sys
-
     from xstilts.study import load_study
 
-    root = Path(__file__).resolve().parents[2]
-    if (root / "pipelines").is_dir() and str(root) not in _sys.path:
-        _sys.path.insert(0, str(root))  # components/ and pipelines/ live beside src/
-    try:
-        from pipelines.study import compile_study
-    except ImportError:
-        raise UserError("the pipelines package is not importable; run xstilts from a "
-                        "checkout of the repository") from None
-    summary = compile_study(load_study(config), output)
+    _pipelines()
+    from pipelines.study import compile_study
+
+    study = load_study(config)
+    summary = compile_study(study, output, data_version=_data_version(study, data_version))
     out.print(f"Wrote {output}: {summary}")
 
 

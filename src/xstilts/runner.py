@@ -117,15 +117,18 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
             tmp.mkdir()
             report = (lambda done, total, s=stage: on_event("progress", s, done / total)
                       ) if on_event else None
-            _run_stage(stage, archs[stage.architecture], inputs, config, tmp, report)
+            resume = run_dir / "stages" / "resume" / stage.key
+            _run_stage(stage, archs[stage.architecture], inputs, config, tmp, report, resume)
             write_text(tmp / "done.json", json.dumps({"stage": stage.label,
                                                       "key": stage.key}) + "\n")
+        shutil.rmtree(run_dir / "stages" / "resume" / stage.key, ignore_errors=True)
         seconds = time.perf_counter() - begin
         timings.append({"stage": stage.label, "key": stage.key, "status": "ran",
                         "seconds": round(seconds, 3)})
         if on_event:
             on_event("finished", stage, seconds)
     summary = _collect(config, run_dir, stages, manifest, code)
+    summary["backend"] = "engine"
     summary["timings"] = timings
     summary["seconds"] = round(time.perf_counter() - started, 3)
     write_text(run_dir / "run.json", json.dumps(summary, indent=2, default=str) + "\n")
@@ -133,19 +136,23 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
 
 
 def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: StudyConfig,
-               out: Path, progress: Callable[[int, int], None] | None) -> None:
+               out: Path, progress: Callable[[int, int], None] | None,
+               resume_dir: Path | None = None) -> None:
     from xstilts.evaluation.stages import evaluate_target
-    from xstilts.training.stages import train_any_target, train_intermediate
+    from xstilts.training.distributed import run_stage
 
     data_dir = config.data.out
     init = inputs[0] if inputs else None
     if stage.kind == "intermediate":
-        train_intermediate(arch, config.members(stage.intermediate), data_dir, out,
-                           config.recipe, config.sampling, config.budget, stage.seed,
-                           progress)
+        run_stage("train_intermediate", config.processes(stage.architecture), arch=arch,
+                  tasks=config.members(stage.intermediate), data_dir=data_dir, out=out,
+                  preset=config.recipe, sampling=config.sampling, budget=config.budget,
+                  seed=stage.seed, progress=progress, resume_dir=resume_dir)
     elif stage.kind == "target":
-        train_any_target(arch, init, get_task(stage.target or ""), data_dir, out,
-                         config.recipe, config.budget, stage.seed, progress)
+        run_stage("train_any_target", config.processes(stage.architecture), arch=arch,
+                  init=init, task=get_task(stage.target or ""), data_dir=data_dir, out=out,
+                  preset=config.recipe, budget=config.budget, seed=stage.seed,
+                  progress=progress, resume_dir=resume_dir)
     else:
         evaluate_target(arch, init, get_task(stage.target or ""), data_dir, out,
                         config.recipe, config.budget, progress)
@@ -153,39 +160,51 @@ def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: Stu
 
 def _collect(config: StudyConfig, run_dir: Path, stages: list[Stage], manifest: dict,
              code: str) -> dict:
-    """Gather every evaluation into the run's tables, predictions and report."""
-    rows = []
-    predictions = run_dir / "predictions"
-    staged = predictions.with_name(".predictions.tmp")
-    shutil.rmtree(staged, ignore_errors=True)
+    """Gather every evaluation's stage folder into the run's tables, predictions and report."""
+    rows, predictions = [], []
     for stage in stages:
         if stage.kind != "evaluate":
             continue
         out = stage_dir(run_dir, stage)
         cell = {"architecture": stage.architecture, "intermediate": stage.intermediate,
                 "seed": stage.seed, "target": stage.target}
-        for row in json.loads((out / "scores.json").read_text(encoding="utf-8")):
-            rows.append({**cell, **row})
-        destination = staged / stage.architecture / stage.intermediate / str(stage.seed)
-        shutil.copytree(out / "predictions", destination, dirs_exist_ok=True)
-    shutil.rmtree(predictions, ignore_errors=True)
-    if staged.exists():
-        staged.rename(predictions)
+        rows.extend({**cell, **row}
+                    for row in json.loads((out / "scores.json").read_text(encoding="utf-8")))
+        predictions.append((cell, out / "predictions"))
+    return write_results(config, run_dir, rows, _english_dev(run_dir, stages), predictions,
+                         data_version=manifest["data_version"],
+                         synthetic=manifest["synthetic"], code=code, stages=len(stages))
+
+
+def write_results(config: StudyConfig, run_dir: Path, rows: list[dict], dev: list[dict],
+                  predictions: list[tuple[dict, Path]], *, data_version: str, synthetic: bool,
+                  code: str, stages: int) -> dict:
+    """Write a run's results: scores and gains tables, predictions, report; return the
+    run record (config, data and code versions). The local runner and the pipeline's
+    report stage both write their results here, so the two give the same folder."""
+    folder = run_dir / "predictions"
+    with atomic_path(folder) as staged:
+        staged.mkdir()
+        for cell, source in predictions:
+            if source.is_dir():
+                destination = staged / cell["architecture"] / cell["intermediate"] / \
+                    str(cell["seed"])
+                shutil.copytree(source, destination, dirs_exist_ok=True)
+    dev = sorted(dev, key=lambda d: (d["architecture"], d["intermediate"], d["seed"],
+                                     d["target"]))
     scores = scores_frame(rows)
     gains = gains_frame(scores)
-    dev = _english_dev(run_dir, stages)
     write_frame(scores, run_dir, "scores")
     write_frame(gains, run_dir, "gains")
-    write_report(config, scores, gains, run_dir / "report", synthetic=manifest["synthetic"],
-                 dev=dev)
+    write_report(config, scores, gains, run_dir / "report", synthetic=synthetic, dev=dev)
     return {
         "study": config.name,
         "config": config.model_dump(mode="json"),
-        "data_version": manifest["data_version"],
-        "data_synthetic": manifest["synthetic"],
+        "data_version": data_version,
+        "data_synthetic": synthetic,
         "code_version": code,
         "baseline": NONE,
-        "stages": len(stages),
+        "stages": stages,
         "english_dev": dev,
     }
 

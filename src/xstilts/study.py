@@ -53,6 +53,19 @@ class Sampling(BaseModel):
     cap: int | None = Field(default=None, gt=0)  # examples per task counted for sampling
 
 
+class Resources(BaseModel):
+    """Cluster resources of one architecture's training and evaluation pods."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # GPUs of each training pod; more than one trains data-parallel (torchrun) in the pod.
+    # Evaluation pods take one GPU. Default: the size table (pipelines/resources.py).
+    gpus: int | None = Field(default=None, ge=1, le=16)
+    # GPU model, matched against the node label nvidia.com/gpu.product (GPU feature
+    # discovery), e.g. NVIDIA-A100-SXM4-80GB. Default: any GPU.
+    gpu_type: str | None = Field(default=None, min_length=1)
+
+
 class StudyConfig(BaseModel):
     """A study: the grid and how to train it."""
 
@@ -71,6 +84,8 @@ class StudyConfig(BaseModel):
     # Tatoeba encoder: the intermediate encoder (X-STILTs) or, as XTREME-R's baseline
     # does, the encoder after SQuAD v1.1 training ("squad_v1").
     tatoeba_from: Literal["intermediate", "squad_v1"] = "intermediate"
+    # per architecture name: GPUs and GPU type on a cluster (see Resources)
+    resources: dict[str, Resources] = {}
 
     @field_validator("recipe")
     @classmethod
@@ -107,6 +122,15 @@ class StudyConfig(BaseModel):
             if value not in valid:
                 raise UserError(f"intermediate: unknown setting '{value}'; valid: "
                                 f"{', '.join(valid)}")
+        for name in self.resources:
+            if name not in self.architectures:
+                raise UserError(f"resources: '{name}' is not one of the study's "
+                                f"architectures ({', '.join(self.architectures)})")
+
+    def processes(self, architecture: str) -> int:
+        """Data-parallel training processes of an architecture (its configured GPUs)."""
+        resources = self.resources.get(architecture)
+        return resources.gpus if resources is not None and resources.gpus else 1
 
     def target_tasks(self) -> list[Task]:
         """Targets, with benchmark names expanded, in catalogue order."""
@@ -149,17 +173,30 @@ class Stage:
 
 
 def code_version() -> str:
-    """The package version plus the git commit of the source tree, when there is one."""
+    """The package version plus the git commit of the source tree, when there is one, and a
+    hash of uncommitted changes to the code (so edited code never reuses cached stages)."""
     root = Path(__file__).resolve().parents[2]
-    try:
-        result = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
-                                capture_output=True, text=True, check=False)
-        commit = result.stdout.strip() if result.returncode == 0 else ""
-    except FileNotFoundError:
-        commit = ""
+
+    def git(*args: str) -> str:
+        try:
+            result = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                    text=True, check=False)
+        except FileNotFoundError:
+            return ""
+        return result.stdout if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD").strip()
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
-        commit = ""
-    return f"{xstilts.__version__}+{commit[:12]}" if commit else xstilts.__version__
+        return xstilts.__version__
+    version = f"{xstilts.__version__}+{commit[:12]}"
+    diff = git("diff", "HEAD", "--", "src", "components", "pipelines")
+    for name in git("ls-files", "--others", "--exclude-standard", "--", "src", "components",
+                    "pipelines").split():
+        if name.endswith(".py"):
+            diff += name + (root / name).read_text(encoding="utf-8", errors="replace")
+    if diff:
+        version += ".dirty" + hashlib.sha256(diff.encode()).hexdigest()[:8]
+    return version
 
 
 def stage_key(*parts: object) -> str:
@@ -188,6 +225,8 @@ def plan(config: StudyConfig, data_version: str, code: str,
         for inter in config.intermediate:
             for seed in config.seeds:
                 base = (arch, model_versions[arch], seed, *common)
+                if config.processes(arch) > 1:  # other batch shards, other dropout masks
+                    base = (*base, {"processes": config.processes(arch)})
                 inter_key = None
                 if inter != NONE:
                     members = [t.name for t in config.members(inter)]

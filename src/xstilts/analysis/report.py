@@ -3,6 +3,7 @@ with confidence intervals over seeds, as Markdown, HTML and a figure."""
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 from pathlib import Path
@@ -96,6 +97,13 @@ def dev_table(dev: list[dict]) -> pd.DataFrame:
     return table.map(lambda v: f"{v:.1f}" if pd.notna(v) else "")
 
 
+def _embedded_png(path: Path) -> str:
+    """An <img> carrying the PNG itself: the HTML is one self-contained file, which is how
+    the Kubeflow UI shows an HTML artifact (a relative image link would not load there)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="gains">'
+
+
 def write_report(config: Any, scores: pd.DataFrame, gains: pd.DataFrame, folder: Path,
                  synthetic: bool, dev: list[dict] | None = None) -> None:
     """report.md, report.html and gains.png in ``folder``."""
@@ -124,7 +132,7 @@ def write_report(config: Any, scores: pd.DataFrame, gains: pd.DataFrame, folder:
             + f"<p>{html.escape(note)}</p><h2>Scores</h2>{score_table.to_html()}"
             + "<h2>Gain over no intermediate training</h2>"
             + (gain_table.to_html() if not gain_table.empty else "<p>(no rows)</p>")
-            + ('<img src="gains.png" alt="gains">' if has_figure else "")
+            + (_embedded_png(folder / "gains.png") if has_figure else "")
             + "<h2>English dev score of the trained target models</h2>"
             + (english.to_html() if not english.empty else "<p>(no rows)</p>"))
     write_text(folder / "report.html",

@@ -18,7 +18,6 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from seqeval.metrics.sequence_labeling import end_of_chunk, start_of_chunk
 
 from xstilts.errors import UserError
 
@@ -106,6 +105,10 @@ class _ChunkTables:
     """seqeval's chunk start/end decisions, tabulated for every pair of distinct tags."""
 
     def __init__(self, tags: list[str]) -> None:
+        # Imported here: seqeval imports scikit-learn (over a second), which every pipeline
+        # task that imports the scorer would otherwise pay for.
+        from seqeval.metrics.sequence_labeling import end_of_chunk, start_of_chunk
+
         prefixes = [tag[0] for tag in tags]
         types = [tag[1:].split("-", maxsplit=1)[-1] or "_" for tag in tags]
         type_ids = {name: index for index, name in enumerate(dict.fromkeys(types))}

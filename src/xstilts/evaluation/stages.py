@@ -139,3 +139,25 @@ def _retrieval(arch: Architecture, init: Path | None, task: Task, data: DataFold
                                      [rows["id"][i] for i in target])
         results[language] = (apply_threshold(candidates, threshold), _gold(task, rows))
     return results
+
+
+def confusion_matrices(out: Path, task: Task) -> dict[str, list[list[int]]]:
+    """Per-language confusion matrices of a label classification target (rows: gold label,
+    columns: predicted label, both in ``task.labels`` order), read back from the label and
+    prediction files an evaluation wrote to ``out``. Predictions outside the label set are
+    not counted (the accuracy already counts them wrong)."""
+    index = {label: i for i, label in enumerate(task.labels)}
+    matrices = {}
+    for language in task.all_languages():
+        matrix = [[0] * len(index) for _ in index]
+        gold_files = sorted((out / "labels" / task.name).glob(f"test-{language}.*"))
+        for gold_file in gold_files:
+            pred_file = out / "predictions" / task.name / gold_file.name
+            gold = gold_file.read_text(encoding="utf-8").splitlines()
+            pred = pred_file.read_text(encoding="utf-8").splitlines()
+            for g, p in zip(gold, pred):
+                if g in index and p in index:
+                    matrix[index[g]][index[p]] += 1
+        if gold_files:
+            matrices[language] = matrix
+    return matrices

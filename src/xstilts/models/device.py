@@ -16,14 +16,18 @@ from xstilts.errors import UserError
 
 
 def device() -> torch.device:
-    """The device named by XSTILTS_DEVICE, else CUDA when available, else the CPU."""
+    """The device named by XSTILTS_DEVICE, else CUDA when available (this process's GPU
+    under torchrun), else the CPU."""
     wanted = os.environ.get("XSTILTS_DEVICE", "").strip()
     if wanted:
         chosen = torch.device(wanted)
         if chosen.type == "cuda" and not torch.cuda.is_available():
             raise UserError(f"XSTILTS_DEVICE={wanted} but no CUDA device is available")
         return chosen
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if torch.cuda.is_available():
+        # one GPU per process under torchrun (LOCAL_RANK), else the first
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

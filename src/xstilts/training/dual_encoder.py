@@ -61,6 +61,7 @@ from xstilts.models.registry import Architecture
 from xstilts.study import Budget
 from xstilts.tasks.catalogue import Task
 from xstilts.training.data import DataFolder, train_and_dev
+from xstilts.training.distributed import is_main
 from xstilts.training.features import encode_pairs
 from xstilts.training.loop import TaskData, total_steps, train_loop
 from xstilts.training.recipes import Recipe, recipe_for
@@ -375,7 +376,8 @@ def retrieval_score(task: Task, encoder: Encoder, tokenizer: Any, dev: Retrieval
 # --------------------------------------------------------------------------- stage
 
 def train_dual_encoder(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
-                       out: Path, preset: str, budget: Budget, seed: int) -> None:
+                       out: Path, preset: str, budget: Budget, seed: int,
+                       resume_dir: Path | None = None) -> None:
     """Train the dual encoder of a retrieval target (Mewsli-X, LAReQA) from the pretrained
     model or an intermediate checkpoint's encoder (``init`` = its stage folder, holding
     ``model/``). Writes ``out/model`` (a checkpoint without heads) and
@@ -404,7 +406,10 @@ def train_dual_encoder(arch: Architecture, init: Path | None, task: Task, data_d
         return retrieval_score(task, model.encoder, tokenizer, dev, recipe)
 
     result = train_loop(dual, train, recipe, steps, validate, seed,
-                        on_step=lambda step, loss: losses.append(round(loss, 6)))
+                        on_step=lambda step, loss: losses.append(round(loss, 6)),
+                        resume_dir=resume_dir)
+    if not is_main():
+        return  # data-parallel: the first process writes
     save_checkpoint(model, tokenizer, out / "model", {
         "architecture": arch.name, "task": task.name, "seed": seed,
         "initialised_from": "intermediate" if init else "pretrained",

@@ -5,19 +5,30 @@ One optimizer step = one task (sampled for multi-task training, as jiant does) a
 ``eval_every`` steps keeps the best state; ``patience`` validations without improvement stop
 training early. Everything random is seeded, so the same config, seed and data give the same
 weights on CPU.
+
+With a ``resume_dir`` the loop saves its whole state (weights, optimizer, schedule, every
+random stream, the best state so far) there at each validation, and a loop started again
+with the same folder continues from the last saved step: a pod preempted mid-training and
+retried resumes instead of starting over, and ends with the same weights as an
+uninterrupted run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import get_linear_schedule_with_warmup
 
 from xstilts.models.device import autocast, model_device, to
+from xstilts.training.distributed import is_main, shard, wrap
 from xstilts.training.recipes import Recipe
 from xstilts.training.sampler import TaskSampler
 
@@ -44,14 +55,51 @@ class LoopResult:
     history: list[dict] = field(default_factory=list)
 
 
-def batches(data: TaskData, batch_size: int, generator: torch.Generator
-            ) -> Iterator[dict[str, torch.Tensor]]:
-    """Endless shuffled epochs of one task's examples."""
-    while True:
-        order = torch.randperm(data.size, generator=generator)
-        for start in range(0, data.size, batch_size):
-            index = order[start:start + batch_size]
-            yield {name: tensor[index] for name, tensor in data.features.items()}
+class BatchStream:
+    """Endless shuffled epochs of one task's examples, with a state that can be saved."""
+
+    def __init__(self, data: TaskData, batch_size: int, generator: torch.Generator) -> None:
+        self.data, self.batch_size, self.generator = data, batch_size, generator
+        self.order: torch.Tensor | None = None
+        self.position = 0
+
+    def __next__(self) -> dict[str, torch.Tensor]:
+        if self.order is None or self.position >= self.data.size:
+            self.order = torch.randperm(self.data.size, generator=self.generator)
+            self.position = 0
+        index = self.order[self.position:self.position + self.batch_size]
+        self.position += self.batch_size
+        return {name: tensor[index] for name, tensor in self.data.features.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state(), "order": self.order,
+                "position": self.position}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        self.order, self.position = state["order"], state["position"]
+
+
+RESUME_FILE = "resume.pt"
+
+
+def _save_resume(folder: Path, state: dict[str, Any]) -> None:
+    """Write the loop state atomically: a crash while saving keeps the previous one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / f".{RESUME_FILE}.tmp"
+    torch.save(state, staged)
+    os.replace(staged, folder / RESUME_FILE)
+
+
+def _load_resume(folder: Path | None, steps: int, seed: int) -> dict[str, Any] | None:
+    """The saved loop state, if there is one for this run (same step budget and seed)."""
+    path = folder / RESUME_FILE if folder is not None else None
+    if path is None or not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("steps") != steps or state.get("seed") != seed:
+        return None
+    return state
 
 
 def total_steps(sizes: list[int], recipe: Recipe, max_steps: int | None) -> int:
@@ -77,30 +125,57 @@ def _optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
 def train_loop(model: torch.nn.Module, tasks: dict[str, TaskData], recipe: Recipe,
                steps: int, validate: Callable[[], float], seed: int,
                sampler: TaskSampler | None = None,
-               on_step: Callable[[int, float], None] | None = None) -> LoopResult:
-    """Train ``model`` (a MultiTaskModel) and leave it in its best validated state."""
+               on_step: Callable[[int, float], None] | None = None,
+               resume_dir: Path | None = None) -> LoopResult:
+    """Train ``model`` (a MultiTaskModel) and leave it in its best validated state.
+
+    In a torchrun process group the model trains data-parallel (``distributed``): every
+    process computes its share of each batch and DDP averages the gradients; validation
+    runs in every process on the same weights, so all take the same decisions."""
     started = time.perf_counter()
     torch.manual_seed(seed)
     streams = {}
     for offset, (name, data) in enumerate(sorted(tasks.items())):
         generator = torch.Generator().manual_seed(seed * 1000 + offset)
-        streams[name] = batches(data, recipe.batch_size, generator)
+        streams[name] = BatchStream(data, recipe.batch_size, generator)
     only = next(iter(tasks)) if len(tasks) == 1 else None
     optimizer = _optimizer(model, recipe)
     schedule = get_linear_schedule_with_warmup(
         optimizer, int(recipe.warmup_proportion * steps), steps)
     on = model_device(model)
+    trained = wrap(model)
     best_score, best_step, best_state, waited = -math.inf, 0, None, 0
     history: list[dict] = []
-    step, stopped_early = 0, False
-    for step in range(1, steps + 1):
+    step, stopped_early, first = 0, False, 1
+    saved = _load_resume(resume_dir, steps, seed)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        for name, stream in streams.items():
+            stream.load_state_dict(saved["streams"][name])
+        if sampler is not None:
+            sampler.load_state_dict(saved["sampler"])
+        torch.set_rng_state(saved["torch_rng"])
+        if saved.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        best_score, best_step, best_state = saved["best_score"], saved["best_step"], \
+            saved["best_state"]
+        waited, history, first = saved["waited"], saved["history"], saved["step"] + 1
+    for step in range(first, steps + 1):
         model.train()
         name = only or sampler.sample()  # type: ignore[union-attr]
         loss_sum = 0.0
-        for _ in range(recipe.grad_accumulation):
-            with autocast(on):
-                output = model(tasks[name].head, to(next(streams[name]), on))
-            (output.loss / recipe.grad_accumulation).backward()
+        for micro in range(recipe.grad_accumulation):
+            batch, weight = shard(next(streams[name]))
+            # data-parallel: average gradients across processes once per step, not per
+            # micro-batch
+            last = micro == recipe.grad_accumulation - 1
+            with (contextlib.nullcontext() if last or trained is model
+                  else trained.no_sync()):
+                with autocast(on):
+                    output = trained(tasks[name].head, to(batch, on))
+                (output.loss * weight / recipe.grad_accumulation).backward()
             loss_sum += float(output.loss.detach())
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
         optimizer.step()
@@ -121,8 +196,22 @@ def train_loop(model: torch.nn.Module, tasks: dict[str, TaskData], recipe: Recip
                 if waited >= recipe.patience:
                     stopped_early = True
                     break
+            if resume_dir is not None and step < steps and is_main():
+                _save_resume(resume_dir, {
+                    "steps": steps, "seed": seed, "step": step,
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "streams": {n: s.state_dict() for n, s in streams.items()},
+                    "sampler": sampler.state_dict() if sampler is not None else None,
+                    "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state_all()
+                    if torch.cuda.is_available() else None,
+                    "best_score": best_score, "best_step": best_step,
+                    "best_state": best_state, "waited": waited, "history": history})
     if best_state is not None:
         model.load_state_dict(best_state)
+    if resume_dir is not None and is_main():
+        (resume_dir / RESUME_FILE).unlink(missing_ok=True)  # done: nothing to resume
     model.eval()
     return LoopResult(steps=step, best_step=best_step, best_score=best_score,
                       stopped_early=stopped_early, seconds=time.perf_counter() - started,

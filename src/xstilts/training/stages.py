@@ -22,7 +22,14 @@ from xstilts.models.device import device
 from xstilts.models.registry import Architecture
 from xstilts.study import Budget, Sampling
 from xstilts.tasks.catalogue import Task
-from xstilts.training.data import DataFolder, Rows, encode_cached, head_spec, train_and_dev
+from xstilts.training.data import (
+    DataFolder,
+    Rows,
+    encode_cached,
+    head_spec,
+    train_and_dev,
+)
+from xstilts.training.distributed import is_main
 from xstilts.training.loop import TaskData, total_steps, train_loop
 from xstilts.training.recipes import recipe_for
 from xstilts.training.sampler import TaskSampler
@@ -52,8 +59,10 @@ def _validator(model: Any, tokenizer: Any, heads: list[tuple[Task, Any, Rows]], 
 
 def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, out: Path,
                        preset: str, sampling: Sampling, budget: Budget, seed: int,
-                       progress: Progress | None = None) -> None:
-    """Train one shared encoder with one head per intermediate task."""
+                       progress: Progress | None = None, resume_dir: Path | None = None
+                       ) -> None:
+    """Train one shared encoder with one head per intermediate task. ``resume_dir`` keeps
+    the loop's state so that a restarted stage continues (see ``train_loop``)."""
     data = DataFolder(data_dir)
     specs = {task.name: head_spec(task, data) for task in tasks}
     model, tokenizer = load_for_transfer(arch.model_id, arch.family, specs, seed)
@@ -74,7 +83,10 @@ def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, ou
         if len(tasks) > 1 else None
     steps = total_steps(list(sizes.values()), recipe, budget.max_steps)
     result = train_loop(model, train, recipe, steps, _validator(model, tokenizer, heads, recipe),
-                        seed, sampler, on_step=_reporter(progress, 0, steps))
+                        seed, sampler, on_step=_reporter(progress, 0, steps),
+                        resume_dir=resume_dir)
+    if not is_main():
+        return  # data-parallel: the first process writes
     save_checkpoint(model, tokenizer, out / "model",
                     {"architecture": arch.name, "tasks": list(specs), "seed": seed})
     _write_log(out, {"kind": "intermediate", "tasks": list(specs), "sizes": sizes,
@@ -83,7 +95,7 @@ def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, ou
 
 def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
                  out: Path, preset: str, budget: Budget, seed: int,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, resume_dir: Path | None = None) -> None:
     """Train a target task from the pretrained model or an intermediate checkpoint."""
     data = DataFolder(data_dir)
     spec = head_spec(task, data)
@@ -101,9 +113,12 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
         train = {task.name: _features(task, spec, tokenizer, rows, recipe)}
         steps = total_steps([train[task.name].size], recipe, budget.max_steps)
         result = train_loop(model, train, recipe, steps, validate, seed,
-                            on_step=_reporter(progress, done, done + steps))
+                            on_step=_reporter(progress, done, done + steps),
+                            resume_dir=resume_dir / corpus if resume_dir else None)
         done += steps
         results.append({"corpus": corpus, **result.__dict__})
+    if not is_main():
+        return  # data-parallel: the first process writes
     save_checkpoint(model, tokenizer, out / "model",
                     {"architecture": arch.name, "task": task.name, "seed": seed,
                      "initialised_from": "intermediate" if init else "pretrained"})
@@ -113,15 +128,17 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
 
 def train_any_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
                      out: Path, preset: str, budget: Budget, seed: int,
-                     progress: Progress | None = None) -> None:
+                     progress: Progress | None = None, resume_dir: Path | None = None
+                     ) -> None:
     """Target training for any trainable target: Mewsli-X and LAReQA train a dual encoder,
     every other target its task head (the one dispatch the runner and Kubeflow share)."""
     from xstilts.training.dual_encoder import RETRIEVAL_TYPES, train_dual_encoder
 
     if task.type in RETRIEVAL_TYPES:
-        train_dual_encoder(arch, init, task, data_dir, out, preset, budget, seed)
+        train_dual_encoder(arch, init, task, data_dir, out, preset, budget, seed, resume_dir)
     else:
-        train_target(arch, init, task, data_dir, out, preset, budget, seed, progress)
+        train_target(arch, init, task, data_dir, out, preset, budget, seed, progress,
+                     resume_dir)
 
 
 def _reporter(progress: Progress | None, offset: int, total: int
