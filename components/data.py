@@ -24,7 +24,7 @@ def validate_data(config_json: str, data_root: str, data_version: str,
     from pathlib import Path
 
     from xstilts.data.fetch import MANIFEST
-    from xstilts.runner import prepare_data, prepare_models
+    from xstilts.runner import prepare_data, prepare_models, record_data_version
     from xstilts.study import StudyConfig
 
     config = StudyConfig.model_validate_json(config_json)
@@ -37,6 +37,7 @@ def validate_data(config_json: str, data_root: str, data_version: str,
                          f"pipeline was compiled for {data_version}: restore that version "
                          "or recompile the pipeline against the current data")
     archs = prepare_models(config)
+    dvc = record_data_version(config)
     Path(data.path).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(data_dir / MANIFEST, data.path)
     data.metadata.update({
@@ -44,5 +45,6 @@ def validate_data(config_json: str, data_root: str, data_version: str,
         "data_version": manifest["data_version"],
         "synthetic": bool(manifest["synthetic"]),
         "architectures": json.dumps({n: a.size for n, a in archs.items()}),
+        "dvc": dvc or {},
     })
     return str(manifest["data_version"])

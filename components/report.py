@@ -53,6 +53,7 @@ def report(config_json: str, code_version: str, stages: int, collected: Input[Da
                            data_version=data.metadata["data_version"],
                            synthetic=bool(data.metadata.get("synthetic", False)),
                            code=code_version, stages=stages)
+    record["data_dvc"] = data.metadata.get("dvc") or None
     (out / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n",
                                   encoding="utf-8")
     Path(markdown.path).parent.mkdir(parents=True, exist_ok=True)

@@ -133,6 +133,12 @@ def fetch_command(
     out.print(f"Wrote {len(units)} tables to {target}{note}; the folder now holds "
               f"{len(manifest['units'])} tables, {rows} rows, data version "
               f"{manifest['data_version'][:12]}")
+    from xstilts.data.versioning import record
+
+    recorded = record(target)
+    if recorded is not None:
+        out.print(f"Recorded with DVC in {recorded['dvc_file']} (md5 {recorded['dvc_md5']}); "
+                  f"commit it and 'xstilts data push' to share this version")
 
 
 @data_app.command("labels")
@@ -150,6 +156,55 @@ def labels_command(
     written = export_labels(data, benchmark, out_dir, _split_names(tasks))
     note = " from SYNTHETIC data" if read_manifest(data)["synthetic"] else ""
     out.print(f"Wrote {len(written)} label files{note} to {out_dir}")
+
+
+@data_app.command("push")
+def push_command(
+    data: Annotated[Path, typer.Option(help="Data folder (tracked by DATA.dvc).")] = Path("data"),
+    remote: Annotated[Optional[str], typer.Option(help="DVC remote (default: the "
+                                                       "repository's default remote).")] = None,
+) -> None:
+    """Upload the recorded data version to the DVC remote."""
+    from xstilts.data.versioning import push
+
+    sent = push(data, remote)
+    out.print(f"Pushed {data} ({sent} files sent; the rest were already there)")
+
+
+@data_app.command("pull")
+def pull_command(
+    data: Annotated[Path, typer.Option(help="Data folder (tracked by DATA.dvc).")] = Path("data"),
+    rev: Annotated[Optional[str], typer.Option(
+        help="Git revision whose data version to restore (default: the current DATA.dvc).")
+    ] = None,
+    remote: Annotated[Optional[str], typer.Option(help="DVC remote to pull from.")] = None,
+) -> None:
+    """Make the data folder hold a recorded version, from the DVC cache or remote."""
+    from xstilts.data.versioning import pull
+
+    pulled = pull(data, rev, remote)
+    out.print(f"{data} now holds the version of {rev or 'the working tree'} "
+              f"(md5 {pulled.get('dvc_md5')})")
+
+
+@data_app.command("status")
+def status_command(
+    data: Annotated[Path, typer.Option(help="Data folder (tracked by DATA.dvc).")] = Path("data"),
+) -> None:
+    """Say whether the data folder matches its recorded version (exit 1 when it does not)."""
+    from xstilts.data.versioning import status
+
+    report = status(data)
+    messages = {"match": f"{data} matches {data}.dvc",
+                "modified": f"{data} differs from {data}.dvc",
+                "missing": f"{data} is missing: run 'xstilts data pull'",
+                "untracked": f"{data} has no recorded version ({data}.dvc): "
+                             "run 'xstilts data fetch'"}
+    out.print(messages[report["state"]])
+    for change in report["changed"]:
+        out.print(f"  {change}")
+    if report["state"] != "match":
+        raise typer.Exit(1)
 
 
 def _loader(source: str, mirror: Path | None, raw_dir: Path, pins: dict[str, str],
@@ -437,7 +492,7 @@ def score_command(
 def main() -> None:
     """Entry point: user errors print one line and exit 2, without a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns typer.Exit's code here
     except UserError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -453,6 +508,8 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

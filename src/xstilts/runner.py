@@ -60,6 +60,19 @@ def prepare_data(config: StudyConfig) -> dict:
     return read_manifest(data_dir)
 
 
+def record_data_version(config: StudyConfig) -> dict | None:
+    """The prepared data folder's DVC version record for the run's results, recording a
+    new version first when the folder changed (None outside a DVC repository)."""
+    from xstilts.data.versioning import record, repo_root, status, version_record
+
+    data_dir = config.data.out
+    if repo_root(data_dir) is None:
+        return None
+    if status(data_dir)["state"] != "match":
+        return record(data_dir)
+    return version_record(data_dir)
+
+
 def prepare_models(config: StudyConfig) -> dict[str, Architecture]:
     """Resolve every architecture, building the tiny offline models when they are missing."""
     data_dir = config.data.out
@@ -95,6 +108,7 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
     started = time.perf_counter()
     manifest = prepare_data(config)
     archs = prepare_models(config)
+    dvc = record_data_version(config)
     code = code_version()
     stages = plan(config, manifest["data_version"], code,
                   {name: model_version(a) for name, a in archs.items()})
@@ -128,6 +142,7 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
         if on_event:
             on_event("finished", stage, seconds)
     summary = _collect(config, run_dir, stages, manifest, code)
+    summary["data_dvc"] = dvc
     summary["backend"] = "engine"
     summary["timings"] = timings
     summary["seconds"] = round(time.perf_counter() - started, 3)
