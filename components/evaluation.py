@@ -31,7 +31,7 @@ def evaluate(config_json: str, architecture: str, intermediate: str, seed: int, 
     from xstilts.models.registry import resolve_architecture
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
-    from xstilts.artifacts import dev_record, write_metadata, write_record
+    from xstilts.artifacts import dev_record, log_scores, write_record
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
@@ -40,9 +40,7 @@ def evaluate(config_json: str, architecture: str, intermediate: str, seed: int, 
     evaluate_target(resolve_architecture(architecture, data_dir), Path(model.path),
                     get_task(target), data_dir, out, config.recipe, config.budget)
     rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
-    for row in rows:
-        metrics.log_metric(f"{target}.{row['language']}.{row['metric']}", float(row["value"]))
-    write_metadata(metrics)
+    log_scores(metrics, target, rows)
     cell = {"architecture": architecture, "intermediate": intermediate, "seed": seed,
             "target": target}
     predictions.metadata.update(cell)
@@ -63,7 +61,7 @@ def evaluate_retrieval(config_json: str, architecture: str, intermediate: str, s
     from xstilts.models.registry import resolve_architecture
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
-    from xstilts.artifacts import dev_record, write_metadata, write_record
+    from xstilts.artifacts import dev_record, log_scores, write_record
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
@@ -73,9 +71,7 @@ def evaluate_retrieval(config_json: str, architecture: str, intermediate: str, s
     evaluate_target(resolve_architecture(architecture, data_dir), init, get_task(target),
                     data_dir, out, config.recipe, config.budget)
     rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
-    for row in rows:
-        metrics.log_metric(f"{target}.{row['language']}.{row['metric']}", float(row["value"]))
-    write_metadata(metrics)
+    log_scores(metrics, target, rows)
     cell = {"architecture": architecture, "intermediate": intermediate, "seed": seed,
             "target": target}
     predictions.metadata.update(cell)
@@ -98,7 +94,7 @@ def evaluate_{task}(config_json: str, architecture: str, intermediate: str, seed
     from xstilts.models.registry import resolve_architecture
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
-    from xstilts.artifacts import dev_record, write_metadata, write_record
+    from xstilts.artifacts import dev_record, log_scores, write_metadata, write_record
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
@@ -108,10 +104,7 @@ def evaluate_{task}(config_json: str, architecture: str, intermediate: str, seed
     evaluate_target(resolve_architecture(architecture, data_dir), Path(model.path), task,
                     data_dir, out, config.recipe, config.budget)
     rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
-    for row in rows:
-        metrics.log_metric(f"{{target}}.{{row['language']}}.{{row['metric']}}",
-                           float(row["value"]))
-    write_metadata(metrics)
+    log_scores(metrics, target, rows)
     matrices = confusion_matrices(out, task)
     for language, artifact in {{{mapping}}}.items():
         if language in matrices:

@@ -113,15 +113,23 @@ def gpu_task(task: dsl.PipelineTask, size: str, configured: Optional[Resources] 
     return task
 
 
+def _cpu_task(task: dsl.PipelineTask, cached: bool, cpu: tuple[str, str],
+              memory: tuple[str, str], timeout_s: int) -> dsl.PipelineTask:
+    """A CPU pod: caching, retries, deadline, (request, limit) of CPU and memory, the
+    shared volume."""
+    task.set_caching_options(cached)
+    task.set_retry(**RETRY)
+    kubernetes.set_timeout(task, timeout_s)
+    task.set_cpu_request(cpu[0]).set_cpu_limit(cpu[1])
+    task.set_memory_request(memory[0]).set_memory_limit(memory[1])
+    _common(task)
+    return task
+
+
 def gate_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
     """The data validation gate: reads external state (the data folder), so never cached;
     it may pull data (DVC credentials) and download model configs (HF token)."""
-    task.set_caching_options(False)
-    task.set_retry(**RETRY)
-    kubernetes.set_timeout(task, GATE_TIMEOUT_S)
-    task.set_cpu_request("1").set_cpu_limit("2")
-    task.set_memory_request("2Gi").set_memory_limit("8Gi")
-    _common(task)
+    _cpu_task(task, False, ("1", "2"), ("2Gi", "8Gi"), GATE_TIMEOUT_S)
     kubernetes.use_secret_as_env(task, secret_name=HF_SECRET, secret_key_to_env=HF_SECRET_ENV,
                                  optional=True)
     kubernetes.use_secret_as_env(task, secret_name=DVC_SECRET,
@@ -130,35 +138,18 @@ def gate_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
 
 
 def report_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
-    """The fan-in report: pure (cached), CPU only."""
-    task.set_caching_options(True)
-    task.set_retry(**RETRY)
-    kubernetes.set_timeout(task, REPORT_TIMEOUT_S)
-    task.set_cpu_request("1").set_cpu_limit("2")
-    task.set_memory_request("2Gi").set_memory_limit("8Gi")
-    _common(task)
-    return task
+    """The report: pure (cached), CPU only."""
+    return _cpu_task(task, True, ("1", "2"), ("2Gi", "8Gi"), REPORT_TIMEOUT_S)
 
 
 def collect_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
     """Merges evaluation folders: pure (cached), small CPU pod."""
-    task.set_caching_options(True)
-    task.set_retry(**RETRY)
-    kubernetes.set_timeout(task, REPORT_TIMEOUT_S)
-    task.set_cpu_request("250m").set_cpu_limit("1")
-    task.set_memory_request("512Mi").set_memory_limit("2Gi")
-    _common(task)
-    return task
+    return _cpu_task(task, True, ("250m", "1"), ("512Mi", "2Gi"), REPORT_TIMEOUT_S)
 
 
 def publish_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
     """Copies the results to the shared volume (a side effect), so never cached."""
-    task.set_caching_options(False)
-    task.set_retry(**RETRY)
-    task.set_cpu_request("100m").set_cpu_limit("1")
-    task.set_memory_request("256Mi").set_memory_limit("1Gi")
-    _common(task)
-    return task
+    return _cpu_task(task, False, ("100m", "1"), ("256Mi", "1Gi"), REPORT_TIMEOUT_S)
 
 
 def exit_task(task: dsl.PipelineTask) -> dsl.PipelineTask:

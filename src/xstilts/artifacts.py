@@ -86,6 +86,14 @@ def read_collected(folder: Path) -> tuple[list[dict], list[dict], list[tuple[dic
     return rows, [dev[k] for k in sorted(dev)], [cells[k] for k in sorted(cells)]
 
 
+def log_scores(metrics: Any, target: str, rows: list[dict]) -> None:
+    """Log every score row on a metrics artifact as ``<target>.<language>.<metric>`` (what
+    the Kubeflow UI lists) and write the artifact's file."""
+    for row in rows:
+        metrics.log_metric(f"{target}.{row['language']}.{row['metric']}", float(row["value"]))
+    write_metadata(metrics)
+
+
 def write_metadata(artifact: Any) -> None:
     """Write a metrics artifact's metadata (its logged values) as JSON at its path.
 
