@@ -70,7 +70,7 @@ def record_data_version(config: StudyConfig) -> dict | None:
         return None
     if status(data_dir)["state"] != "match":
         return record(data_dir)
-    return version_record(data_dir)
+    return version_record(data_dir, matches=True)
 
 
 def prepare_models(config: StudyConfig) -> dict[str, Architecture]:

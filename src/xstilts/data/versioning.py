@@ -71,13 +71,13 @@ def record(data_dir: Path) -> dict | None:
         return None
     with _repo(root) as repo:
         repo.add(str(data_dir.resolve()))
-    return version_record(data_dir)
+    return version_record(data_dir, matches=True)  # just recorded
 
 
-def version_record(data_dir: Path) -> dict | None:
+def version_record(data_dir: Path, matches: bool | None = None) -> dict | None:
     """What a result records about its data's version: the ``.dvc`` file's content hash,
     the git revision and whether ``.dvc`` file and data folder match it (None when not
-    versioned)."""
+    versioned). ``matches``: the caller already knows (skips a second ``dvc status``)."""
     root = repo_root(data_dir)
     path = dvc_file(data_dir)
     if root is None or not path.is_file():
@@ -90,7 +90,8 @@ def version_record(data_dir: Path) -> dict | None:
     return {"dvc_md5": out["md5"], "dvc_file": str(path.relative_to(root)),
             "git_rev": git.stdout.strip() if git.returncode == 0 else None,
             "dvc_file_committed": git.returncode == 0 and not dirty.stdout.strip(),
-            "data_matches": status(data_dir)["state"] == "match"}
+            "data_matches": matches if matches is not None
+            else status(data_dir)["state"] == "match"}
 
 
 def status(data_dir: Path) -> dict:
