@@ -27,7 +27,7 @@ IMAGE = image()
 """The image the components were defined with (``XSTILTS_IMAGE`` at import time).
 ``pipelines.study.build_pipeline`` re-reads the variable when it compiles."""
 
-from components.data import validate_data  # noqa: E402
+from components.data import data_gate, prepare_data, validate_data  # noqa: E402
 from components.evaluation import (  # noqa: E402
     evaluate,
     evaluate_retrieval,
@@ -36,6 +36,6 @@ from components.evaluation import (  # noqa: E402
 from components.report import collect, publish, record_outcome, report  # noqa: E402
 from components.training import train_intermediate, train_target  # noqa: E402
 
-__all__ = ["DEFAULT_IMAGE", "IMAGE", "image", "validate_data", "train_intermediate",
+__all__ = ["DEFAULT_IMAGE", "IMAGE", "image", "prepare_data", "validate_data", "data_gate", "train_intermediate",
            "train_target", "evaluate", "evaluate_retrieval", "evaluation_component", "collect",
            "report", "publish", "record_outcome"]

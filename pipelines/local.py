@@ -115,9 +115,10 @@ def absolute_data(config: StudyConfig) -> StudyConfig:
 
 def run_local(config: StudyConfig, run_dir: Path, on_event: Optional[TaskEvent] = None,
               on_planned: Optional[Callable[[int], None]] = None,
-              data_version: Optional[str] = None) -> dict:
+              data_version: Optional[str] = None, data_rev: str = "") -> dict:
     """Run ``config``'s pipeline through kfp.local; return the run record (run.json).
-    ``data_version`` pins the data the run must find (default: what the folder holds).
+    ``data_version`` pins the data the run must find (default: what the folder holds);
+    ``data_rev``, a git revision whose recorded data the first task pulls.
     The full console output of the pipeline goes to ``RUN_DIR/.kfp/pipeline.log``."""
     from kfp import local
 
@@ -136,7 +137,7 @@ def run_local(config: StudyConfig, run_dir: Path, on_event: Optional[TaskEvent] 
         pipeline = build_pipeline(config, data_root=str(config.data.out.parent),
                                   data_version=data_version or manifest["data_version"],
                                   model_versions=versions, run_dir=str(run_dir),
-                                  retries=False,
+                                  retries=False, data_rev=data_rev,
                                   checkpoint_root=str(run_dir / KFP_DIR / "checkpoints"))
         local.init(runner=local.SubprocessRunner(use_venv=False),
                    pipeline_root=str(run_dir / KFP_DIR / "outputs"),

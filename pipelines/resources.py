@@ -127,14 +127,21 @@ def _cpu_task(task: dsl.PipelineTask, cached: bool, cpu: tuple[str, str],
 
 
 def gate_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
-    """The data validation gate: reads external state (the data folder), so never cached;
-    it may pull data (DVC credentials) and download model configs (HF token)."""
+    """Data preparation and the data gate: they read external state (the data folder, the
+    models), so they are never cached; they may pull data (DVC credentials) and download
+    model configs (HF token)."""
     _cpu_task(task, False, ("1", "2"), ("2Gi", "8Gi"), GATE_TIMEOUT_S)
     kubernetes.use_secret_as_env(task, secret_name=HF_SECRET, secret_key_to_env=HF_SECRET_ENV,
                                  optional=True)
     kubernetes.use_secret_as_env(task, secret_name=DVC_SECRET,
                                  secret_key_to_env=DVC_SECRET_ENV, optional=True)
     return task
+
+
+def validation_task(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """Great Expectations validation: a pure function of the data version and the code,
+    so cached under a key naming both; CPU only."""
+    return _cpu_task(task, True, ("1", "2"), ("2Gi", "8Gi"), GATE_TIMEOUT_S)
 
 
 def report_task(task: dsl.PipelineTask) -> dsl.PipelineTask:

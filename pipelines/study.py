@@ -4,7 +4,9 @@ One KFP task per stage of ``xstilts.study.plan`` (so intermediate encoders are t
 per (architecture, intermediate, seed) and target models are deduplicated exactly as the
 engine does), wired along each stage's ``needs``:
 
-    validate_data (gate, not cached)
+    prepare_data   (materialises the data version, optionally that of a git revision)
+      → validate_data (Great Expectations suites; Data Docs and summary as artifacts)
+      → data_gate     (stops the run on any failed expectation; prepares the models)
       → train_intermediate  (one per architecture × intermediate ≠ none × seed)
       → train_target        (from the intermediate encoder, or the pretrained model)
       → evaluate[_<target>] (trained targets) / evaluate_retrieval (BUCC, Tatoeba)
@@ -121,10 +123,12 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
                    sizes: Optional[dict[str, str]] = None, data_version: str = "",
                    model_versions: Optional[dict[str, str]] = None,
                    run_dir: str = "", retries: bool = True,
-                   checkpoint_root: str = "") -> Callable:
+                   checkpoint_root: str = "", data_rev: str = "") -> Callable:
     """A ``@dsl.pipeline`` function for ``config``. Its parameters, shown with every run:
     ``data_root``, the folder a relative ``data.out`` is taken from (the PVC mount on a
-    cluster); ``data_version``, the data the pipeline was compiled for; ``run_dir``, where
+    cluster); ``data_version``, the data the pipeline was compiled for; ``data_rev``, a git
+    revision whose recorded data version the first task pulls (empty: use the folder as it
+    is); ``run_dir``, where
     the results are published (default ``<data_root>/runs/<study name>``);
     ``checkpoint_root``, where training stages keep their resumable state (default
     ``<data_root>/checkpoints``).
@@ -140,6 +144,7 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
              for a in config.architectures}
     config_json = config.model_dump_json()
     code = code_version()
+    tasks = ",".join(config.data_tasks())
     image = components.image()
     default_run_dir = run_dir or f"{data_root}/runs/{config.name}"
     default_checkpoints = checkpoint_root or f"{data_root}/checkpoints"
@@ -155,15 +160,23 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
         return task
 
     def study(data_root: str = data_root, data_version: str = data_version,
-              run_dir: str = default_run_dir, checkpoint_root: str = default_checkpoints):
+              data_rev: str = data_rev, run_dir: str = default_run_dir,
+              checkpoint_root: str = default_checkpoints):
         exit_op = components.record_outcome(study=config.name, run_dir=run_dir,
                                             data_version=data_version)
         place(resources.exit_task(exit_op), "record outcome")
         with dsl.ExitHandler(exit_op, name="study"):
-            gate = components.validate_data(config_json=config_json, data_root=data_root,
-                                            data_version=data_version)
-            place(resources.gate_task(gate), "validate data")
-            data = gate.outputs["data"]
+            prepared = components.prepare_data(config_json=config_json, data_root=data_root,
+                                                data_version=data_version, data_rev=data_rev)
+            place(resources.gate_task(prepared), "prepare data")
+            checked = components.validate_data(config_json=config_json,
+                                               data=prepared.outputs["data"])
+            place(resources.validation_task(checked), "validate data",
+                  stage_key("validate", data_version, code, tasks))
+            gate = components.data_gate(config_json=config_json, verdict=checked.outputs["Output"],
+                                        data=prepared.outputs["data"])
+            place(resources.gate_task(gate), "data gate")
+            data = gate.outputs["ready"]
             models: dict[str, dsl.PipelineTask] = {}
             evaluations: list[tuple[str, dsl.PipelineTask]] = []
             for stage in stages:
@@ -211,11 +224,11 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
 
 def compile_study(config: StudyConfig, out_path: Path | str,
                   data_root: str = resources.PVC_MOUNT, data_version: str = "",
-                  model_versions: Optional[dict[str, str]] = None) -> dict:
+                  model_versions: Optional[dict[str, str]] = None, data_rev: str = "") -> dict:
     """Compile the study's pipeline to ``out_path`` (YAML); returns stage counts and timing."""
     started = time.perf_counter()
     pipeline = build_pipeline(config, data_root=data_root, data_version=data_version,
-                              model_versions=model_versions)
+                              model_versions=model_versions, data_rev=data_rev)
     built = time.perf_counter()
     out_path = Path(out_path)
     with atomic_path(out_path) as staged:  # no half-written spec if compiling fails
@@ -225,6 +238,6 @@ def compile_study(config: StudyConfig, out_path: Path | str,
     return {"path": str(out_path), "stages": len(stages),
             "by_kind": {k: sum(s.kind == k for s in stages)
                         for k in ("intermediate", "target", "evaluate")},
-            "data_version": data_version or None,
+            "data_version": data_version or None, "data_rev": data_rev or None,
             "build_seconds": round(built - started, 3),
             "compile_seconds": round(time.perf_counter() - built, 3)}

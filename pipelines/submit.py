@@ -49,7 +49,8 @@ def check_cron(cron: str) -> str:
 
 def describe(config: StudyConfig, host: Optional[str], experiment: Optional[str],
              data_version: str = "", cron: Optional[str] = None,
-             max_concurrency: int = 1, catchup: bool = False) -> dict:
+             max_concurrency: int = 1, catchup: bool = False,
+             data_rev: Optional[str] = None) -> dict:
     """What a submission would do: the request without the compiled spec itself."""
     if not host:
         raise UserError("--host is required for Kubeflow: the Kubeflow Pipelines API "
@@ -63,7 +64,7 @@ def describe(config: StudyConfig, host: Optional[str], experiment: Optional[str]
         "experiment": experiment or config.name,
         "pipeline": pipeline_name(config),
         "run_name": f"{pipeline_name(config)}-{data_version[:12] or 'data-unpinned'}",
-        "parameters": {"data_version": data_version},
+        "parameters": {"data_version": data_version, "data_rev": data_rev or ""},
         "credentials": ("bearer token from $" + TOKEN_ENV) if os.environ.get(TOKEN_ENV)
         else ("service-account token file" if os.environ.get("KF_PIPELINES_SA_TOKEN_PATH")
               else "none"),
@@ -80,7 +81,8 @@ def submit(config: StudyConfig, request: dict, dry_run: bool,
     compile, and return the request with the spec's path and size."""
     folder = Path(tempfile.mkdtemp(prefix="xstilts-submit-"))
     spec = package or folder / f"{request['pipeline']}.yaml"
-    compiled = compile_study(config, spec, data_version=request["parameters"]["data_version"])
+    compiled = compile_study(config, spec, data_version=request["parameters"]["data_version"],
+                             data_rev=request["parameters"]["data_rev"])
     request = {**request, "package": str(spec), "stages": compiled["stages"],
                "package_bytes": spec.stat().st_size}
     if dry_run:

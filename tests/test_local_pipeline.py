@@ -6,7 +6,9 @@ the run before any training."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -18,8 +20,16 @@ sys.path.insert(0, str(ROOT))
 pytest.importorskip("kfp.local")
 
 from pipelines.local import KFP_DIR, PipelineFailed, run_local  # noqa: E402
-from xstilts.runner import run_study  # noqa: E402
+from test_validation import rewrite_table, set_cell  # noqa: E402
+from test_versioning import dvc_repo, git, synthetic  # noqa: E402
+from xstilts.data.fetch import read_manifest  # noqa: E402
+from xstilts.data.versioning import data_version_at, push, record  # noqa: E402
+from xstilts.runner import prepare_data, run_study  # noqa: E402
 from xstilts.study import StudyConfig  # noqa: E402
+
+
+def data_tasks(study: dict) -> list[str]:
+    return StudyConfig.model_validate(study).data_tasks()
 
 STUDY = {
     "name": "mini-kfp",
@@ -30,7 +40,7 @@ STUDY = {
     "budget": {"max_steps": 4, "max_train_examples": 48, "max_eval_examples": 12},
 }
 STAGES = 7  # 1 intermediate, 2 target trainings, 4 evaluations
-SERVICE = 5  # the gate, one collect task, the report, publish and the exit task
+SERVICE = 7  # data preparation, validation and gate, one collect, report, publish, exit
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +87,8 @@ def test_run_folder_and_record(local_run) -> None:
     # every stage and service task ran once
     assert record["tasks"] == {"total": STAGES + SERVICE, "finished": STAGES + SERVICE}
     finished = [label for status, label in events if status == "finished"]
-    assert finished[0] == "validate data" and finished[-1] == "record outcome"
+    assert finished[:3] == ["prepare data", "validate data", "data gate"]
+    assert finished[-1] == "record outcome"
     assert "intermediate/tiny-mbert/mnli/seed0" in finished
     assert (run_dir / "report" / "report.md").read_text(encoding="utf-8").count("mnli")
     assert (run_dir / "predictions" / "tiny-mbert" / "mnli" / "0" / "xnli" /
@@ -113,8 +124,9 @@ def test_rerun_runs_only_what_is_missing(config: StudyConfig, local_run) -> None
     before = pd.read_parquet(run_dir / "scores.parquet")
     (run_dir / "scores.parquet").unlink()  # published again from the cached report
     again = run_local(config, run_dir)
-    # the gate, publish and the exit task run again; stages, collect and report are cached
-    assert again["tasks"] == {"total": STAGES + SERVICE, "finished": 3, "cached": STAGES + 2}
+    # data preparation, the gate, publish and the exit task run again; validation, the
+    # stages, collect and report are cached
+    assert again["tasks"] == {"total": STAGES + SERVICE, "finished": 4, "cached": STAGES + 3}
     assert again["data_version"] == first["data_version"]
     pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "scores.parquet"), before)
 
@@ -123,9 +135,55 @@ def test_other_data_stops_at_the_gate(config: StudyConfig, tmp_path: Path) -> No
     with pytest.raises(PipelineFailed) as failed:
         run_local(config, tmp_path / "run", data_version="0" * 64)
     message = str(failed.value)
-    assert "stage 'validate data' failed" in message and "holds data version" in message
+    assert "stage 'prepare data' failed" in message and "holds data version" in message
     assert "rerun the same command" in message
     ran = {p.name for p in (tmp_path / "run" / KFP_DIR / "outputs").glob("*/*")}
-    assert ran == {"validate-data", "record-outcome"}
+    assert ran == {"prepare-data", "record-outcome"}
     outcome = json.loads((tmp_path / "run" / "outcome.json").read_text(encoding="utf-8"))
     assert outcome["state"] == "FAILED"
+
+
+def test_corrupted_data_stops_at_the_gate(config: StudyConfig, tmp_path: Path) -> None:
+    """A label outside XNLI's label set: validation publishes its Data Docs and summary,
+    the gate stops the run, and no training task starts."""
+    prepare_data(config)
+    data = tmp_path / "data"
+    shutil.copytree(config.data.out, data)
+    rewrite_table(data, "xnli/de/test", set_cell("label", 2, "maybe"))
+    corrupted = config.model_copy(update={"data": config.data.model_copy(update={"out": data})})
+    with pytest.raises(PipelineFailed) as failed:
+        run_local(corrupted, tmp_path / "run")
+    message = str(failed.value)
+    assert "stage 'data gate' failed" in message and "data validation failed" in message
+    assert "xnli test [de]" in message and "expect_column_values_to_be_in_set" in message
+    ran = {p.name for p in (tmp_path / "run" / KFP_DIR / "outputs").glob("*/*")}
+    assert ran == {"prepare-data", "validate-data", "data-gate", "record-outcome"}
+    published = outputs(tmp_path / "run", "validate-data")
+    summary = (published / "summary").read_text(encoding="utf-8")
+    assert summary.startswith("# Data validation: FAILED") and "maybe" in summary
+    with zipfile.ZipFile(published / "data_docs") as docs:
+        assert "index.html" in docs.namelist()
+        assert any(name.startswith("validations/") for name in docs.namelist())
+
+
+def test_data_rev_materialises_that_revision(tmp_path: Path) -> None:
+    """With data_rev, the first task pulls the data recorded at that git revision; here the
+    run is pinned to another version, so it then stops, naming the version it pulled."""
+    repo = dvc_repo(tmp_path)
+    data = repo / "data"
+    first = synthetic(data, data_tasks(STUDY))
+    record(data)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "data v1")
+    v1 = git(repo, "rev-parse", "HEAD")
+    push(data)
+    synthetic(data, ["pawsx"])
+    record(data)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "data v2")
+    assert data_version_at(data, v1) == first["data_version"]
+    config = StudyConfig.model_validate({**STUDY, "data": {"out": str(data)}})
+    with pytest.raises(PipelineFailed) as failed:
+        run_local(config, tmp_path / "run", data_version="0" * 64, data_rev=v1)
+    assert f"holds data version {first['data_version']}" in str(failed.value)
+    assert read_manifest(data)["data_version"] == first["data_version"]

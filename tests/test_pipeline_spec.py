@@ -88,21 +88,22 @@ def test_kfp_loads_the_spec_back(compiled):
 
     loaded = components.load_component_from_file(str(compiled.path))
     assert loaded.name == f"xstilts-{compiled.config.name}"
-    assert set(loaded.component_spec.inputs) == {"data_root", "data_version", "run_dir",
-                                                 "checkpoint_root"}
+    assert set(loaded.component_spec.inputs) == {"data_root", "data_version", "data_rev",
+                                                 "run_dir", "checkpoint_root"}
 
 
 def test_one_task_per_planned_stage(compiled):
     stages = study_stages(compiled.config)
     kinds = Counter(compiled.kind(t) for t in compiled.study.values())
-    assert kinds["validate-data"] == kinds["report"] == kinds["publish"] == 1
+    assert kinds["prepare-data"] == kinds["validate-data"] == kinds["data-gate"] == 1
+    assert kinds["report"] == kinds["publish"] == 1
     assert kinds["train-intermediate"] == sum(s.kind == "intermediate" for s in stages)
     assert kinds["train-target"] == sum(s.kind == "target" for s in stages)
     assert kinds["evaluate"] + kinds["evaluate-retrieval"] == \
         sum(s.kind == "evaluate" for s in stages)
     assert sorted(t["taskInfo"]["name"] for t in compiled.study.values()
-                  if compiled.kind(t) not in ("validate-data", "report", "publish",
-                                              "collect")) == \
+                  if compiled.kind(t) not in ("prepare-data", "validate-data", "data-gate",
+                                              "report", "publish", "collect")) == \
         sorted(s.label for s in stages)
 
 
@@ -195,7 +196,9 @@ def test_gpu_counts_follow_the_size_table(compiled):
 
 def test_caching_gate_and_exit_off_report_on(compiled):
     by_kind = {compiled.kind(t): t for t in compiled.study.values()}
-    assert not by_kind["validate-data"]["cachingOptions"].get("enableCache", False)
+    assert not by_kind["prepare-data"]["cachingOptions"].get("enableCache", False)
+    assert not by_kind["data-gate"]["cachingOptions"].get("enableCache", False)
+    assert by_kind["validate-data"]["cachingOptions"].get("enableCache") is True
     assert not by_kind["publish"]["cachingOptions"].get("enableCache", False)
     assert by_kind["report"]["cachingOptions"].get("enableCache") is True
     assert by_kind["publish"]["inputs"]["artifacts"]["results"]["taskOutputArtifact"][
@@ -204,9 +207,30 @@ def test_caching_gate_and_exit_off_report_on(compiled):
     assert not exit_task["cachingOptions"].get("enableCache", False)
     assert exit_task["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
     assert "taskFinalStatus" in exit_task["inputs"]["parameters"]["status"]
-    gate = compiled.platform[compiled.executor(by_kind["validate-data"])]
-    assert {s["secretName"] for s in gate["secretAsEnv"]} == \
-        {resources.HF_SECRET, resources.DVC_SECRET}
+    for kind in ("prepare-data", "data-gate"):
+        gate = compiled.platform[compiled.executor(by_kind[kind])]
+        assert {s["secretName"] for s in gate["secretAsEnv"]} == \
+            {resources.HF_SECRET, resources.DVC_SECRET}
+
+
+def test_validation_runs_first_and_gates_all_training(compiled):
+    """prepare -> validate -> gate, and every training and evaluation task depends on the
+    gate's output (so none can start before validation passed)."""
+    by_kind = {compiled.kind(t): t for t in compiled.study.values()}
+    validate = by_kind["validate-data"]["inputs"]
+    assert validate["artifacts"]["data"]["taskOutputArtifact"]["producerTask"] == \
+        "prepare-data"
+    gate = by_kind["data-gate"]["inputs"]
+    assert gate["parameters"]["verdict"]["taskOutputParameter"] == \
+        {"producerTask": "validate-data", "outputParameterKey": "Output"}
+    outputs = compiled.ir["components"][by_kind["validate-data"]["componentRef"]["name"]][
+        "outputDefinitions"]["artifacts"]
+    assert outputs["summary"]["artifactType"]["schemaTitle"] == "system.Markdown"
+    assert outputs["data_docs"]["artifactType"]["schemaTitle"] == "system.Artifact"
+    for task in compiled.study.values():
+        if compiled.kind(task).startswith(("train-", "evaluate")):
+            data = task["inputs"]["artifacts"]["data"]["taskOutputArtifact"]
+            assert data == {"producerTask": "data-gate", "outputArtifactKey": "ready"}
 
 
 def test_report_reads_every_evaluation_through_a_bounded_collect_tree(compiled):
@@ -297,7 +321,8 @@ def test_pinned_data_version_sets_content_addressed_cache_keys(tmp_path):
             for t in ir["components"]["comp-exit-handler-1"]["dag"]["tasks"].values()}
     stages = study_stages(config, version)
     assert {s.label: s.key for s in stages}.items() <= keys.items()
-    assert keys["report"] and not keys["validate data"] and not keys["publish"]
+    assert keys["report"] and keys["validate data"]
+    assert not keys["prepare data"] and not keys["data gate"] and not keys["publish"]
     # the keys depend on the data version: other data, other keys
     assert not {s.key for s in study_stages(config, "ef" * 32)} & set(keys.values())
 

@@ -65,7 +65,7 @@ def test_dry_run_compiles_and_sends_nothing(config: StudyConfig, monkeypatch) ->
     assert result["action"] == "schedule" and result["experiment"] == "nightly"
     assert result["trigger"] == {"cron": "0 0 3 * * *", "max_concurrency": 1,
                                  "catchup": False}
-    assert result["parameters"] == {"data_version": VERSION}
+    assert result["parameters"] == {"data_version": VERSION, "data_rev": ""}
     spec = Path(result["package"]).read_text(encoding="utf-8")
     ir = next(yaml.safe_load_all(spec))
     assert ir["pipelineInfo"]["name"] == "xstilts-mini"
@@ -87,7 +87,7 @@ def test_run_sends_the_described_request(config: StudyConfig, monkeypatch) -> No
     body = run["body"]
     assert body["display_name"] == request["run_name"] == f"xstilts-mini-{VERSION[:12]}"
     assert body["experiment_id"] == "exp-1"
-    assert body["runtime_config"]["parameters"] == {"data_version": VERSION}
+    assert body["runtime_config"]["parameters"] == {"data_version": VERSION, "data_rev": ""}
     spec = body["pipeline_spec"]["pipeline_spec"]
     assert spec["pipelineInfo"]["name"] == "xstilts-mini"
     assert {"exit-handler-1", "record-outcome"} <= set(spec["root"]["dag"]["tasks"])
@@ -113,7 +113,7 @@ def test_schedule_sends_cron_no_catchup_and_concurrency_one(config: StudyConfig)
     assert int(body["max_concurrency"]) == 1
     assert body["no_catchup"] is True
     assert body["experiment_id"] == "exp-9"
-    assert body["runtime_config"]["parameters"] == {"data_version": ""}
+    assert body["runtime_config"]["parameters"] == {"data_version": "", "data_rev": ""}
     assert body["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == "xstilts-mini"
 
 
@@ -129,7 +129,7 @@ def test_cli_dry_run_and_errors(study_file: Path) -> None:
                      "http://127.0.0.1:9", "--dry-run", "--data-version", "any")
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
-    assert printed["action"] == "run" and printed["parameters"] == {"data_version": ""}
+    assert printed["action"] == "run" and printed["parameters"] == {"data_version": "", "data_rev": ""}
     assert "nothing was sent" in result.stderr
     assert_user_error(xstilts("schedule", study_file, "--host", "http://127.0.0.1:9",
                               "--cron", "0 3 * * *"), "5 fields", "'0 0 3 * * *'")

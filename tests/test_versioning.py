@@ -12,7 +12,14 @@ import pytest
 from test_cli import assert_user_error, tree_bytes, xstilts
 from xstilts.data.fetch import fetch, read_manifest, units_for
 from xstilts.data.synthetic import SyntheticSource
-from xstilts.data.versioning import pull, push, record, status, version_record
+from xstilts.data.versioning import (
+    data_version_at,
+    pull,
+    push,
+    record,
+    status,
+    version_record,
+)
 from xstilts.errors import UserError
 
 
@@ -33,6 +40,11 @@ def synthetic(out: Path, tasks: list[str]) -> dict:
 
 @pytest.fixture()
 def repo(tmp_path: Path) -> Path:
+    return dvc_repo(tmp_path)
+
+
+def dvc_repo(tmp_path: Path) -> Path:
+    """A git repository with DVC and a local default remote in ``tmp_path/store``."""
     root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q")
@@ -72,6 +84,10 @@ def test_record_push_clone_pull_and_older_revision(repo: Path, tmp_path: Path) -
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "data v2")
     assert version_record(data)["dvc_md5"] != recorded["dvc_md5"]
+    assert data_version_at(clone / "data", v1) == first["data_version"]  # from the remote
+    assert data_version_at(data, "HEAD") == second["data_version"]
+    with pytest.raises(UserError, match="git revision 'no-such-tag'"):
+        data_version_at(data, "no-such-tag")
     pull(data, rev=v1)
     assert read_manifest(data)["data_version"] == first["data_version"]
     assert tree_bytes(data) == v1_files

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -207,6 +208,37 @@ def status_command(
         raise typer.Exit(1)
 
 
+@data_app.command("validate")
+def validate_command(
+    data: Annotated[Path, typer.Option(help="Canonical data folder.")] = Path("data"),
+    tasks: Annotated[Optional[list[str]], typer.Option(
+        "--tasks", help="Validate the data these tasks need (comma-separated or repeated); "
+                        "default: every table the folder holds.")] = None,
+    report: Annotated[Optional[Path], typer.Option(
+        help="Write Data Docs (HTML), summary.md and failures.json into this folder.")
+    ] = None,
+) -> None:
+    """Run the Great Expectations suites of the task catalogue (exit 1 on any failure)."""
+    from xstilts.validation.validate import validate
+
+    with err.status(f"Validating {data}"):
+        outcome = validate(data, _split_names(tasks), report)
+    for failure in outcome.failures:
+        out.print(f"[red]FAILED[/red] {escape(failure.line())}", highlight=False,
+                  soft_wrap=True)
+        for example in failure.examples[:3]:
+            out.print(f"    {escape(json.dumps(example, ensure_ascii=False)[:200])}",
+                      highlight=False, soft_wrap=True)
+    note = " [SYNTHETIC]" if outcome.synthetic else ""
+    verdict = "passed" if outcome.success else f"failed {len(outcome.failures)}"
+    out.print(f"{data}{note}: {len(outcome.groups)} table groups, {outcome.checks} "
+              f"expectations, {verdict} ({outcome.seconds:.1f} s)")
+    if report is not None:
+        out.print(f"Report: {report / 'summary.md'}; Data Docs: {outcome.data_docs}")
+    if not outcome.success:
+        raise typer.Exit(1)
+
+
 def _loader(source: str, mirror: Path | None, raw_dir: Path, pins: dict[str, str],
             seed: int) -> Any:
     if source == "synthetic":
@@ -251,6 +283,9 @@ def build_tiny_command(
 # --------------------------------------------------------------------------- run
 
 BACKENDS = ("local", "engine", "kubeflow")
+DataRev = Annotated[Optional[str], typer.Option(
+    "--data-rev", help="A git revision (tag, branch, sha) of this repository: the run uses "
+                       "exactly the data version its data.dvc records, pulled with DVC.")]
 
 
 def _pipelines() -> Any:
@@ -286,6 +321,7 @@ def run_command(
         help="The data version the run must find, else it stops before any training "
              "(default: the local data folder's, if there is one; with --backend kubeflow, "
              "'any' accepts whatever the cluster's folder holds).")] = None,
+    data_rev: DataRev = None,
 ) -> None:
     """Run a study; stages that are already done are not run again."""
     from xstilts.study import load_study
@@ -297,7 +333,8 @@ def run_command(
         _pipelines()
         from pipelines.submit import describe, submit
 
-        request = describe(study, host, experiment, _data_version(study, data_version))
+        request = describe(study, host, experiment,
+                           _data_version(study, data_version, data_rev), data_rev=data_rev)
         _print_submission(submit(study, request, dry_run), dry_run)
         return
     if dry_run:
@@ -308,10 +345,17 @@ def run_command(
 
     transformers_logging.disable_progress_bar()  # per-load bars would drown the stage bars
     target = run_dir or Path("runs") / study.name
+    if data_rev:
+        from xstilts.data.versioning import pull
+
+        pulled = pull(study.data.out, data_rev)
+        err.print(f"{study.data.out} now holds the data version of {data_rev} "
+                  f"(md5 {pulled.get('dvc_md5')})")
     err.print(f"Study '{study.name}' ({backend}): data in {study.data.out} (synthetic data "
               f"and tiny models are built there first when missing); results in {target}")
     if backend == "local":
-        summary = _run_local(study, target, _data_version(study, data_version) or None)
+        summary = _run_local(study, target, _data_version(study, data_version) or None,
+                             data_rev)
         ran = summary["tasks"].get("finished", 0)
         done = summary["tasks"].get("cached", 0)
     else:
@@ -326,9 +370,13 @@ def run_command(
               f"{target}/report/report.md")
 
 
-def _data_version(study: Any, option: Optional[str]) -> str:
-    """The data version a cluster run is pinned to: the option, else the local data
-    folder's version when there is one, else none ('')."""
+def _data_version(study: Any, option: Optional[str], data_rev: Optional[str] = None) -> str:
+    """The data version a cluster run is pinned to: the option, else the version recorded
+    at ``data_rev``, else the local data folder's version when there is one, else none."""
+    if data_rev and not option:
+        from xstilts.data.versioning import data_version_at
+
+        return data_version_at(study.data.out, data_rev)
     if option == "any":
         return ""
     if option:
@@ -372,6 +420,7 @@ def schedule_command(
     data_version: Annotated[Optional[str], typer.Option(
         help="The data version every run must find (default: the local data folder's, "
              "if there is one; 'any' to accept whatever the run finds).")] = None,
+    data_rev: DataRev = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print what would be submitted; send nothing.")] = False,
 ) -> None:
@@ -384,12 +433,13 @@ def schedule_command(
     from pipelines.submit import describe, submit
 
     study = load_study(config)
-    request = describe(study, host, experiment, _data_version(study, data_version), cron,
-                       max_concurrency, catchup)
+    request = describe(study, host, experiment, _data_version(study, data_version, data_rev),
+                       cron, max_concurrency, catchup, data_rev=data_rev)
     _print_submission(submit(study, request, dry_run), dry_run)
 
 
-def _run_local(study: Any, target: Path, data_version: Optional[str]) -> dict:
+def _run_local(study: Any, target: Path, data_version: Optional[str],
+               data_rev: Optional[str] = None) -> dict:
     _pipelines()
     from pipelines.local import run_local
 
@@ -409,7 +459,7 @@ def _run_local(study: Any, target: Path, data_version: Optional[str]) -> dict:
                 progress.console.print(f"[red]{label}: failed[/red]")
 
         return run_local(study, target, on_event, lambda n: progress.update(overall, total=n),
-                         data_version)
+                         data_version, data_rev or "")
 
 
 def _run_engine(study: Any, target: Path) -> dict:
@@ -445,6 +495,7 @@ def compile_command(
     data_version: Annotated[Optional[str], typer.Option(
         help="The data version the pipeline must find (default: the local data folder's, "
              "if there is one; 'any' to accept whatever a run finds).")] = None,
+    data_rev: DataRev = None,
 ) -> None:
     """Compile the study into a Kubeflow Pipelines spec (GPU pods, one task per stage)."""
     from xstilts.study import load_study
@@ -453,7 +504,9 @@ def compile_command(
     from pipelines.study import compile_study
 
     study = load_study(config)
-    summary = compile_study(study, output, data_version=_data_version(study, data_version))
+    summary = compile_study(study, output, data_version=_data_version(study, data_version,
+                                                                      data_rev),
+                            data_rev=data_rev or "")
     out.print(f"Wrote {output}: {summary}")
 
 

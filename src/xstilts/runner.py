@@ -31,9 +31,20 @@ from xstilts.models.registry import Architecture, resolve_architecture
 from xstilts.study import NONE, Stage, StudyConfig, code_version, plan
 from xstilts.tasks.catalogue import get_task
 
+VALIDATION_DIR = "validation"  # the data validation report inside a run folder
+
 # (status, stage, value): "planned" (value = number of stages; stage None), "started",
 # "progress" (value = fraction of the stage done), "finished" (value = seconds), "skipped".
 Event = Callable[[str, Stage | None, float], None]
+
+
+def with_data_root(config: StudyConfig, data_root: str) -> StudyConfig:
+    """The config with a relative data folder taken under ``data_root`` (a pipeline's
+    shared volume)."""
+    if config.data.out.is_absolute():
+        return config
+    data = config.data.model_copy(update={"out": Path(data_root) / config.data.out})
+    return config.model_copy(update={"data": data})
 
 
 def prepare_data(config: StudyConfig) -> dict:
@@ -41,8 +52,7 @@ def prepare_data(config: StudyConfig) -> dict:
     (an empty folder, or one fetched before a task was added) are generated first; missing
     real tables are an error naming the fetch command."""
     data_dir = config.data.out
-    names = [t.name for t in config.target_tasks()]
-    names += [t.name for i in config.intermediate if i != NONE for t in config.members(i)]
+    names = config.data_tasks()
     have = ({u["key"] for u in read_manifest(data_dir)["units"]}
             if (data_dir / MANIFEST).exists() else set())
     missing = [u for u in units_for(names) if u.key not in have]
@@ -71,6 +81,16 @@ def record_data_version(config: StudyConfig) -> dict | None:
     if status(data_dir)["state"] != "match":
         return record(data_dir)
     return version_record(data_dir, matches=True)
+
+
+def require_valid_data(config: StudyConfig, report_dir: Path) -> None:
+    """Validate the study's data (report in ``report_dir``); stop before any training when
+    an expectation fails."""
+    from xstilts.validation.validate import failure_message, validate
+
+    outcome = validate(config.data.out, config.data_tasks(), report_dir)
+    if not outcome.success:
+        raise UserError(failure_message(outcome) + f"; details: {report_dir / 'summary.md'}")
 
 
 def prepare_models(config: StudyConfig) -> dict[str, Architecture]:
@@ -107,6 +127,7 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
     """Run every stage of the study that is not done yet; write the run folder."""
     started = time.perf_counter()
     manifest = prepare_data(config)
+    require_valid_data(config, run_dir / VALIDATION_DIR)
     archs = prepare_models(config)
     dvc = record_data_version(config)
     code = code_version()

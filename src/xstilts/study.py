@@ -146,6 +146,12 @@ class StudyConfig(BaseModel):
         task = get_task(intermediate)
         return [get_task(m) for m in task.members] if task.members else [task]
 
+    def data_tasks(self) -> list[str]:
+        """Every catalogue task whose data the study reads: targets and intermediate tasks."""
+        names = [t.name for t in self.target_tasks()]
+        names += [t.name for i in self.intermediate if i != NONE for t in self.members(i)]
+        return list(dict.fromkeys(names))
+
 
 def load_study(path: Path) -> StudyConfig:
     """Read and validate a study config; errors name the field and the valid values."""

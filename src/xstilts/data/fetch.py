@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -145,6 +146,35 @@ def read_table(folder: Path, corpus: str, language: str, split: str,
         raise UserError(f"{path} is missing or does not match its manifest hash (corrupted or "
                         "edited); fetch the data again")
     return pq.read_table(path)
+
+
+class DataFolder:
+    """A canonical data folder; the manifest is parsed once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.manifest = read_manifest(self.path)
+
+    def table(self, corpus: str, language: str, split: str) -> pa.Table:
+        return read_table(self.path, corpus, language, split, self.manifest)
+
+    def rows(self, corpus: str, language: str, split: str, limit: int | None = None,
+             seed: int = 0) -> dict[str, list]:
+        """Columns of a table as lists; with ``limit``, a seeded random subset in table
+        order (so a cap never takes just the first member of a concatenated corpus)."""
+        table = self.table(corpus, language, split)
+        if limit is not None and limit < table.num_rows:
+            keep = np.sort(np.random.default_rng(seed).permutation(table.num_rows)[:limit])
+            table = table.take(pa.array(keep))
+        return table.to_pydict()
+
+    def fingerprint(self, corpus: str, language: str, split: str) -> str:
+        """The table's content hash from the manifest."""
+        key = f"{corpus}/{language}/{split}"
+        return next(u["sha256"] for u in self.manifest["units"] if u["key"] == key)
+
+    def has(self, corpus: str, language: str, split: str) -> bool:
+        return any(u["key"] == f"{corpus}/{language}/{split}" for u in self.manifest["units"])
 
 
 def _sha256(path: Path) -> str:

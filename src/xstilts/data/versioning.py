@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import subprocess
@@ -145,6 +146,25 @@ def pull(data_dir: Path, rev: str | None = None, remote: str | None = None) -> d
         except Exception as exc:  # noqa: BLE001
             raise _remote_error("pull from", remote, exc) from None
     return version_record(data_dir) or {}
+
+
+def data_version_at(data_dir: Path, rev: str) -> str:
+    """The data version (manifest hash) recorded at git revision ``rev``, read through DVC
+    from the cache or the remote without touching the data folder."""
+    root = _require(data_dir)
+    manifest = data_dir.resolve().relative_to(root) / "manifest.json"
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    os.environ.setdefault("DVC_SITE_CACHE_DIR", str(root / ".dvc" / "tmp" / "site"))
+    import dvc.api
+
+    try:
+        text = dvc.api.read(manifest.as_posix(), repo=str(root), rev=rev)
+    except Exception as exc:  # noqa: BLE001 - DVC's errors become one message
+        text = " ".join(str(exc).split())[:300]
+        raise UserError(f"cannot read the data version recorded at git revision '{rev}': "
+                        f"{text}. Check the revision, and that its data was pushed "
+                        "('xstilts data push')") from None
+    return str(json.loads(text)["data_version"])
 
 
 def _remote_error(action: str, remote: str | None, exc: Exception) -> UserError:

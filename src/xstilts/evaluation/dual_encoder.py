@@ -26,7 +26,7 @@ from xstilts.models.encoder import Encoder
 from xstilts.models.registry import Architecture
 from xstilts.study import Budget
 from xstilts.tasks.catalogue import Task
-from xstilts.training.data import DataFolder
+from xstilts.data.fetch import DataFolder
 from xstilts.training.dual_encoder import (
     RETRIEVAL_TYPES,
     candidate_texts,

@@ -1,0 +1,1 @@
+"""Data validation: Great Expectations suites generated from the task catalogue."""
