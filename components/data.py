@@ -59,7 +59,7 @@ def prepare_data(config_json: str, data_root: str, data_version: str, data_rev: 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def validate_data(config_json: str, data: Input[Dataset], data_docs: Output[Artifact],
-                  summary: Output[Markdown]) -> str:
+                  summary: Output[Markdown], metrics_dir: str = "") -> str:
     """Run the Great Expectations suites of the study's tasks on the prepared data.
 
     Publishes the Data Docs site (zipped: the UI shows one file per artifact) and a
@@ -71,13 +71,18 @@ def validate_data(config_json: str, data: Input[Dataset], data_docs: Output[Arti
     import tempfile
     from pathlib import Path
 
+    from xstilts.monitoring.metrics import Identity, StageMetrics
     from xstilts.study import StudyConfig
     from xstilts.validation.validate import SUMMARY, failure_message, validate
 
     config = StudyConfig.model_validate_json(config_json)
+    identity = Identity(study=config.name, stage="data")
+    stage = StageMetrics(identity, Path(metrics_dir) / f"{identity.file_stem()}.prom"
+                         if metrics_dir else None)
     with tempfile.TemporaryDirectory() as tmp:
         outcome = validate(Path(data.metadata["data_dir"]), config.data_tasks(),
                            Path(tmp) / "report")
+        stage.finish(outcome.success)  # failed expectations: a failed data stage
         for artifact in (data_docs, summary):
             Path(artifact.path).parent.mkdir(parents=True, exist_ok=True)
         docs = Path(tmp) / "report" / "data_docs"

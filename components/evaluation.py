@@ -22,7 +22,7 @@ from components.generated import component_from_source
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def evaluate(config_json: str, architecture: str, intermediate: str, seed: int, target: str,
              data: Input[Dataset], model: Input[Model], predictions: Output[Dataset],
-             metrics: Output[Metrics]):
+             metrics: Output[Metrics], metrics_dir: str = ""):
     """Zero-shot evaluation of a trained target model in every language."""
     import json
     from pathlib import Path
@@ -32,14 +32,18 @@ def evaluate(config_json: str, architecture: str, intermediate: str, seed: int, 
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
     from xstilts.artifacts import dev_record, log_scores, write_record
+    from xstilts.monitoring.metrics import observed_evaluation
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
     out = Path(predictions.path)
     out.mkdir(parents=True, exist_ok=True)
-    evaluate_target(resolve_architecture(architecture, data_dir), Path(model.path),
-                    get_task(target), data_dir, out, config.recipe, config.budget)
-    rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    with observed_evaluation(config.name, architecture, intermediate, seed, target,
+                             metrics_dir) as stage:
+        evaluate_target(resolve_architecture(architecture, data_dir), Path(model.path),
+                        get_task(target), data_dir, out, config.recipe, config.budget)
+        rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+        stage.scores(rows)
     log_scores(metrics, target, rows)
     cell = {"architecture": architecture, "intermediate": intermediate, "seed": seed,
             "target": target}
@@ -50,7 +54,8 @@ def evaluate(config_json: str, architecture: str, intermediate: str, seed: int, 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def evaluate_retrieval(config_json: str, architecture: str, intermediate: str, seed: int,
                        target: str, data: Input[Dataset], predictions: Output[Dataset],
-                       metrics: Output[Metrics], encoder: Input[Model] = None):
+                       metrics: Output[Metrics], encoder: Input[Model] = None,
+                       metrics_dir: str = ""):
     """BUCC / Tatoeba with no target training: the encoder is the intermediate checkpoint,
     the SQuAD-tuned model (``tatoeba_from: squad_v1``) or, without ``encoder``, the
     pretrained model. Outputs as ``evaluate``."""
@@ -62,15 +67,19 @@ def evaluate_retrieval(config_json: str, architecture: str, intermediate: str, s
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
     from xstilts.artifacts import dev_record, log_scores, write_record
+    from xstilts.monitoring.metrics import observed_evaluation
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
     init = Path(encoder.path) if encoder is not None else None
     out = Path(predictions.path)
     out.mkdir(parents=True, exist_ok=True)
-    evaluate_target(resolve_architecture(architecture, data_dir), init, get_task(target),
-                    data_dir, out, config.recipe, config.budget)
-    rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    with observed_evaluation(config.name, architecture, intermediate, seed, target,
+                             metrics_dir) as stage:
+        evaluate_target(resolve_architecture(architecture, data_dir), init, get_task(target),
+                        data_dir, out, config.recipe, config.budget)
+        rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+        stage.scores(rows)
     log_scores(metrics, target, rows)
     cell = {"architecture": architecture, "intermediate": intermediate, "seed": seed,
             "target": target}
@@ -85,7 +94,7 @@ _CLASSIFICATION_TEMPLATE = '''\
 def evaluate_{task}(config_json: str, architecture: str, intermediate: str, seed: int,
                     target: str, data: Input[Dataset], model: Input[Model],
                     predictions: Output[Dataset], metrics: Output[Metrics],
-                    {outputs}):
+                    {outputs}, metrics_dir: str = ""):
     """``evaluate`` for {task}, plus one confusion matrix per language."""
     import json
     from pathlib import Path
@@ -95,15 +104,19 @@ def evaluate_{task}(config_json: str, architecture: str, intermediate: str, seed
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
     from xstilts.artifacts import dev_record, log_scores, write_metadata, write_record
+    from xstilts.monitoring.metrics import observed_evaluation
 
     config = StudyConfig.model_validate_json(config_json)
     data_dir = Path(data.metadata["data_dir"])
     task = get_task(target)
     out = Path(predictions.path)
     out.mkdir(parents=True, exist_ok=True)
-    evaluate_target(resolve_architecture(architecture, data_dir), Path(model.path), task,
-                    data_dir, out, config.recipe, config.budget)
-    rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    with observed_evaluation(config.name, architecture, intermediate, seed, target,
+                             metrics_dir) as stage:
+        evaluate_target(resolve_architecture(architecture, data_dir), Path(model.path), task,
+                        data_dir, out, config.recipe, config.budget)
+        rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+        stage.scores(rows)
     log_scores(metrics, target, rows)
     matrices = confusion_matrices(out, task)
     for language, artifact in {{{mapping}}}.items():

@@ -34,7 +34,7 @@ collect = component_from_source("collect", _COLLECT_TEMPLATE.format(
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def report(config_json: str, code_version: str, stages: int, collected: Input[Dataset],
            data: Input[Dataset], markdown: Output[Markdown], html: Output[HTML],
-           results: Output[Dataset], summary: Output[Metrics]):
+           results: Output[Dataset], summary: Output[Metrics], metrics_dir: str = ""):
     """Turn the collected evaluations into the run's results: the same scores/gains tables,
     predictions, report and run.json that ``xstilts run --backend engine`` writes."""
     import json
@@ -42,6 +42,7 @@ def report(config_json: str, code_version: str, stages: int, collected: Input[Da
     from pathlib import Path
 
     from xstilts.artifacts import read_collected, write_metadata
+    from xstilts.monitoring.metrics import Identity, observed
     from xstilts.runner import write_results
     from xstilts.study import StudyConfig
 
@@ -49,10 +50,12 @@ def report(config_json: str, code_version: str, stages: int, collected: Input[Da
     rows, dev, predictions = read_collected(Path(collected.path))
     out = Path(results.path)
     out.mkdir(parents=True, exist_ok=True)
-    record = write_results(config, out, rows, dev, predictions,
-                           data_version=data.metadata["data_version"],
-                           synthetic=bool(data.metadata.get("synthetic", False)),
-                           code=code_version, stages=stages)
+    with observed(Identity(study=config.name, stage="report"),
+                  Path(metrics_dir) if metrics_dir else None):
+        record = write_results(config, out, rows, dev, predictions,
+                               data_version=data.metadata["data_version"],
+                               synthetic=bool(data.metadata.get("synthetic", False)),
+                               code=code_version, stages=stages)
     record["data_dvc"] = data.metadata.get("dvc") or None
     (out / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n",
                                   encoding="utf-8")
@@ -91,8 +94,9 @@ def publish(run_dir: str, results: Input[Dataset]) -> str:
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def record_outcome(study: str, run_dir: str, data_version: str,
                    status: dsl.PipelineTaskFinalStatus) -> str:
-    """Exit task: write the run's final state to ``<run_dir>/outcome.json`` (and the log).
-    Not cached: it records external state."""
+    """Exit task: write the run's final state to ``<run_dir>/outcome.json`` (and the log),
+    push the run's outcome metrics and write ``<run_dir>/metrics.prom`` (every stage's
+    metrics and the run's). Not cached: it records external state."""
     import json
     import time
     from pathlib import Path
@@ -106,7 +110,10 @@ def record_outcome(study: str, run_dir: str, data_version: str,
     try:
         from xstilts.atomic import write_text
 
+        from xstilts.monitoring.metrics import finish_run
+
         write_text(Path(run_dir) / "outcome.json", text + "\n")
+        finish_run(Path(run_dir), study, status.state == "SUCCEEDED", None)
     except OSError as exc:  # a missing volume must not fail the exit handler
-        print(f"could not write the outcome file: {exc}")
+        print(f"could not write the outcome file or the metrics: {exc}")
     return status.state

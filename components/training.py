@@ -9,16 +9,19 @@ from components import IMAGE
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def train_intermediate(config_json: str, architecture: str, intermediate: str, seed: int,
-                       data: Input[Dataset], model: Output[Model], resume_dir: str = ""):
+                       data: Input[Dataset], model: Output[Model], resume_dir: str = "",
+                       metrics_dir: str = ""):
     """Train one (architecture, intermediate setting, seed) encoder with its task heads.
 
     ``resume_dir`` (on the shared volume, one per stage) keeps the training loop's state at
     every validation, per data version: a retried pod continues where a preempted one
     stopped. With ``resources.<architecture>.gpus`` > 1 in the config it trains
-    data-parallel over the pod's GPUs (torchrun)."""
+    data-parallel over the pod's GPUs (torchrun). Its metrics go to ``metrics_dir`` and the
+    Pushgateway (``xstilts.monitoring``)."""
     from pathlib import Path
 
     from xstilts.models.registry import resolve_architecture
+    from xstilts.monitoring.metrics import Identity, observed, training_monitor
     from xstilts.study import StudyConfig
     from xstilts.training.distributed import run_stage
 
@@ -28,10 +31,13 @@ def train_intermediate(config_json: str, architecture: str, intermediate: str, s
     out = Path(model.path)
     out.mkdir(parents=True, exist_ok=True)
     resume = Path(resume_dir) / data.metadata["data_version"] if resume_dir else None
-    run_stage("train_intermediate", config.processes(architecture), arch=arch,
-              tasks=config.members(intermediate), data_dir=data_dir, out=out,
-              preset=config.recipe, sampling=config.sampling, budget=config.budget, seed=seed,
-              resume_dir=resume)
+    identity = Identity.for_stage(config.name, "intermediate", architecture, intermediate, seed)
+    folder = Path(metrics_dir) if metrics_dir else None
+    with observed(identity, folder):
+        run_stage("train_intermediate", config.processes(architecture), arch=arch,
+                  tasks=config.members(intermediate), data_dir=data_dir, out=out,
+                  preset=config.recipe, sampling=config.sampling, budget=config.budget,
+                  seed=seed, resume_dir=resume, monitor=training_monitor(identity, folder))
     model.metadata.update({"architecture": architecture, "intermediate": intermediate,
                            "seed": seed, "data_version": data.metadata.get("data_version")})
 
@@ -39,7 +45,7 @@ def train_intermediate(config_json: str, architecture: str, intermediate: str, s
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def train_target(config_json: str, architecture: str, intermediate: str, seed: int,
                  target: str, data: Input[Dataset], model: Output[Model],
-                 init: Input[Model] = None, resume_dir: str = ""):
+                 init: Input[Model] = None, resume_dir: str = "", metrics_dir: str = ""):
     """Train a target from the pretrained model (no ``init``) or an intermediate encoder.
 
     Mewsli-X and LAReQA train a dual encoder (``train_any_target``). ``resume_dir`` as for
@@ -49,6 +55,7 @@ def train_target(config_json: str, architecture: str, intermediate: str, seed: i
     from pathlib import Path
 
     from xstilts.models.registry import resolve_architecture
+    from xstilts.monitoring.metrics import Identity, observed, training_monitor
     from xstilts.study import StudyConfig
     from xstilts.tasks.catalogue import get_task
     from xstilts.training.distributed import run_stage
@@ -60,9 +67,14 @@ def train_target(config_json: str, architecture: str, intermediate: str, seed: i
     out = Path(model.path)
     out.mkdir(parents=True, exist_ok=True)
     resume = Path(resume_dir) / data.metadata["data_version"] if resume_dir else None
-    run_stage("train_any_target", config.processes(architecture), arch=arch, init=start,
-              task=get_task(target), data_dir=data_dir, out=out, preset=config.recipe,
-              budget=config.budget, seed=seed, resume_dir=resume)
+    identity = Identity.for_stage(config.name, "target", architecture, intermediate, seed,
+                                  target)
+    folder = Path(metrics_dir) if metrics_dir else None
+    with observed(identity, folder):
+        run_stage("train_any_target", config.processes(architecture), arch=arch, init=start,
+                  task=get_task(target), data_dir=data_dir, out=out, preset=config.recipe,
+                  budget=config.budget, seed=seed, resume_dir=resume,
+                  monitor=training_monitor(identity, folder))
     model.metadata.update({"architecture": architecture, "intermediate": intermediate,
                            "seed": seed, "target": target,
                            "initialised_from": "intermediate" if start else "pretrained",

@@ -22,6 +22,7 @@ from typing import Callable, Optional, TextIO
 
 from xstilts.atomic import write_text
 from xstilts.errors import UserError
+from xstilts.monitoring.metrics import use_gateway
 from xstilts.runner import model_version, prepare_data, prepare_models
 from xstilts.study import StudyConfig
 
@@ -125,6 +126,7 @@ def run_local(config: StudyConfig, run_dir: Path, on_event: Optional[TaskEvent] 
     from pipelines.study import build_pipeline
 
     started = time.perf_counter()
+    use_gateway(config.monitoring.pushgateway)
     config = absolute_data(config)
     run_dir = run_dir.resolve()
     manifest = prepare_data(config)

@@ -52,6 +52,7 @@ DVC_SECRET = "xstilts-dvc-remote"  # keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_K
 DVC_SECRET_ENV = {"AWS_ACCESS_KEY_ID": "AWS_ACCESS_KEY_ID",
                   "AWS_SECRET_ACCESS_KEY": "AWS_SECRET_ACCESS_KEY"}
 
+PUSHGATEWAY_URL = "http://xstilts-pushgateway:9091"  # k8s/: the Service in the namespace
 RUN_AS_USER = 1000  # the image's non-root user (k8s/Dockerfile)
 
 RETRY = {"num_retries": 3, "backoff_duration": "60s", "backoff_factor": 2.0}

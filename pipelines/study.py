@@ -37,6 +37,7 @@ from xstilts.artifacts import FANIN
 from xstilts.atomic import atomic_path
 from xstilts.errors import UserError
 from xstilts.models.registry import REGISTRY, TINY_NAMES, resolve_architecture
+from xstilts.monitoring.metrics import GATEWAY_ENV, METRICS_DIR
 from xstilts.study import Stage, StudyConfig, code_version, plan, stage_key, trains_target
 from xstilts.tasks.catalogue import get_task
 
@@ -123,7 +124,8 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
                    sizes: Optional[dict[str, str]] = None, data_version: str = "",
                    model_versions: Optional[dict[str, str]] = None,
                    run_dir: str = "", retries: bool = True,
-                   checkpoint_root: str = "", data_rev: str = "") -> Callable:
+                   checkpoint_root: str = "", data_rev: str = "",
+                   pushgateway: str = "") -> Callable:
     """A ``@dsl.pipeline`` function for ``config``. Its parameters, shown with every run:
     ``data_root``, the folder a relative ``data.out`` is taken from (the PVC mount on a
     cluster); ``data_version``, the data the pipeline was compiled for; ``data_rev``, a git
@@ -136,6 +138,9 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
     With a ``data_version``, every stage's cache key is its content-addressed stage key
     (data, code and model versions, config): a rerun reuses exactly the finished stages
     that would compute the same thing, and the gate refuses any other data.
+
+    ``pushgateway``: the address every task pushes its metrics to (empty: tasks use
+    whatever ``XSTILTS_PUSHGATEWAY`` their environment holds).
 
     ``retries=False`` drops the retry policies (they guard cluster tasks against
     preemption; on one machine a failure would only repeat, after minutes of backoff)."""
@@ -157,6 +162,8 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
             task.set_caching_options(True, cache_key=key)
         if not retries:
             task.set_retry(num_retries=0)
+        if pushgateway:
+            task.set_env_variable(GATEWAY_ENV, pushgateway)
         return task
 
     def study(data_root: str = data_root, data_version: str = data_version,
@@ -169,8 +176,10 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
             prepared = components.prepare_data(config_json=config_json, data_root=data_root,
                                                 data_version=data_version, data_rev=data_rev)
             place(resources.gate_task(prepared), "prepare data")
+            metrics_dir = f"{run_dir}/{METRICS_DIR}"
             checked = components.validate_data(config_json=config_json,
-                                               data=prepared.outputs["data"])
+                                               data=prepared.outputs["data"],
+                                               metrics_dir=metrics_dir)
             place(resources.validation_task(checked), "validate data",
                   stage_key("validate", data_version, code, tasks))
             gate = components.data_gate(config_json=config_json, verdict=checked.outputs["Output"],
@@ -187,6 +196,7 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
                     (need,) = stage.needs
                     init = {"model": models[need].outputs["model"]}
                 resume = f"{checkpoint_root}/{stage.key}"
+                cell["metrics_dir"] = metrics_dir
                 if stage.kind == "intermediate":
                     task = components.train_intermediate(**cell, data=data, resume_dir=resume)
                     models[stage.key] = task
@@ -210,7 +220,8 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
                 place(task, stage.label, stage.key)
             collected, key = collect_tree(evaluations, place)
             final = components.report(config_json=config_json, code_version=code,
-                                      stages=len(stages), collected=collected, data=data)
+                                      stages=len(stages), collected=collected, data=data,
+                                      metrics_dir=metrics_dir)
             resources.report_task(final)
             place(final, "report", stage_key("report", config_json, key))
             shown = components.publish(run_dir=run_dir, results=final.outputs["results"])
@@ -228,7 +239,9 @@ def compile_study(config: StudyConfig, out_path: Path | str,
     """Compile the study's pipeline to ``out_path`` (YAML); returns stage counts and timing."""
     started = time.perf_counter()
     pipeline = build_pipeline(config, data_root=data_root, data_version=data_version,
-                              model_versions=model_versions, data_rev=data_rev)
+                              model_versions=model_versions, data_rev=data_rev,
+                              pushgateway=config.monitoring.pushgateway or
+                              resources.PUSHGATEWAY_URL)
     built = time.perf_counter()
     out_path = Path(out_path)
     with atomic_path(out_path) as staged:  # no half-written spec if compiling fails

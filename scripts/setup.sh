@@ -25,3 +25,21 @@ fi
 # The CPU build of PyTorch first: a plain range could pull a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+# Debian packages the tests use: Prometheus (with promtool) and its Pushgateway, which the
+# monitoring tests start on loopback, and kubectl (kubernetes-client) when there is none.
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo -n); fi
+  if command -v apt-get >/dev/null 2>&1 && "${sudo[@]}" true 2>/dev/null; then
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "warning: the monitoring and Kubernetes tests need the Debian packages" \
+         "${missing[*]}; install them (apt-get install ${missing[*]})" >&2
+  fi
+fi

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -93,6 +94,25 @@ def test_run_folder_and_record(local_run) -> None:
     assert (run_dir / "report" / "report.md").read_text(encoding="utf-8").count("mnli")
     assert (run_dir / "predictions" / "tiny-mbert" / "mnli" / "0" / "xnli" /
             "test-de.tsv").is_file()
+
+
+def test_metrics_file_has_every_stage(local_run) -> None:
+    run_dir, _, _ = local_run
+    families = {f.name: f for f in text_string_to_metric_families(
+        (run_dir / "metrics.prom").read_text(encoding="utf-8"))}
+    outcomes = families["xstilts_stage_success"].samples
+    assert all(s.value == 1 for s in outcomes)
+    kinds = [s.labels["stage"] for s in outcomes]
+    assert len(kinds) == STAGES + 2 and kinds.count("data") == kinds.count("report") == 1
+    assert set(kinds) == {"data", "intermediate", "target", "evaluate", "report"}
+    trained = {(s.labels["stage"], s.labels["intermediate"], s.value)
+               for s in families["xstilts_train_steps"].samples}
+    assert trained == {("intermediate", "mnli", 4), ("target", "none", 4),
+                       ("target", "mnli", 4)}
+    scores = {(s.labels["task"], s.labels["language"])
+              for s in families["xstilts_eval_score_ratio"].samples}
+    assert {("xnli", "de"), ("tatoeba", "de")} <= scores
+    assert [s.value for s in families["xstilts_run_success"].samples] == [1.0]
 
 
 def test_per_language_metrics_and_confusion_matrices(local_run) -> None:

@@ -28,6 +28,14 @@ from xstilts.atomic import atomic_path, write_text
 from xstilts.data.fetch import MANIFEST, fetch, read_manifest, units_for
 from xstilts.errors import UserError
 from xstilts.models.registry import Architecture, resolve_architecture
+from xstilts.monitoring.metrics import (
+    METRICS_DIR,
+    Identity,
+    finish_run,
+    observed,
+    training_monitor,
+    use_gateway,
+)
 from xstilts.study import NONE, Stage, StudyConfig, code_version, plan
 from xstilts.tasks.catalogue import get_task
 
@@ -83,14 +91,17 @@ def record_data_version(config: StudyConfig) -> dict | None:
     return version_record(data_dir, matches=True)
 
 
-def require_valid_data(config: StudyConfig, report_dir: Path) -> None:
-    """Validate the study's data (report in ``report_dir``); stop before any training when
-    an expectation fails."""
+def require_valid_data(config: StudyConfig, report_dir: Path,
+                       metrics_dir: Path | None = None) -> None:
+    """Validate the study's data (report in ``report_dir``; the "data" stage's metrics in
+    ``metrics_dir``); stop before any training when an expectation fails."""
     from xstilts.validation.validate import failure_message, validate
 
-    outcome = validate(config.data.out, config.data_tasks(), report_dir)
-    if not outcome.success:
-        raise UserError(failure_message(outcome) + f"; details: {report_dir / 'summary.md'}")
+    with observed(Identity(study=config.name, stage="data"), metrics_dir):
+        outcome = validate(config.data.out, config.data_tasks(), report_dir)
+        if not outcome.success:
+            raise UserError(failure_message(outcome) +
+                            f"; details: {report_dir / 'summary.md'}")
 
 
 def prepare_models(config: StudyConfig) -> dict[str, Architecture]:
@@ -124,10 +135,23 @@ def stage_dir(run_dir: Path, stage: Stage) -> Path:
 
 
 def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None) -> dict:
-    """Run every stage of the study that is not done yet; write the run folder."""
+    """Run every stage of the study that is not done yet; write the run folder (with the
+    run's metrics in ``metrics.prom``, also when it fails)."""
     started = time.perf_counter()
+    use_gateway(config.monitoring.pushgateway)
+    try:
+        summary = _run_study(config, run_dir, on_event, started)
+    except BaseException:
+        finish_run(run_dir, config.name, False, time.perf_counter() - started)
+        raise
+    finish_run(run_dir, config.name, True, time.perf_counter() - started)
+    return summary
+
+
+def _run_study(config: StudyConfig, run_dir: Path, on_event: Event | None,
+               started: float) -> dict:
     manifest = prepare_data(config)
-    require_valid_data(config, run_dir / VALIDATION_DIR)
+    require_valid_data(config, run_dir / VALIDATION_DIR, run_dir / METRICS_DIR)
     archs = prepare_models(config)
     dvc = record_data_version(config)
     code = code_version()
@@ -148,12 +172,17 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
             on_event("started", stage, 0.0)
         begin = time.perf_counter()
         inputs = [stage_dir(run_dir, by_key[k]) for k in stage.needs]
-        with atomic_path(out) as tmp:
+        identity = Identity.for_stage(config.name, stage.kind, stage.architecture,
+                                      stage.intermediate, stage.seed, stage.target)
+        with atomic_path(out) as tmp, observed(identity, run_dir / METRICS_DIR) as metrics:
             tmp.mkdir()
             report = (lambda done, total, s=stage: on_event("progress", s, done / total)
                       ) if on_event else None
             resume = run_dir / "stages" / "resume" / stage.key
-            _run_stage(stage, archs[stage.architecture], inputs, config, tmp, report, resume)
+            _run_stage(stage, archs[stage.architecture], inputs, config, tmp, report, resume,
+                       training_monitor(identity, run_dir / METRICS_DIR))
+            if stage.kind == "evaluate":
+                metrics.scores(json.loads((tmp / "scores.json").read_text(encoding="utf-8")))
             write_text(tmp / "done.json", json.dumps({"stage": stage.label,
                                                       "key": stage.key}) + "\n")
         shutil.rmtree(run_dir / "stages" / "resume" / stage.key, ignore_errors=True)
@@ -162,7 +191,8 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
                         "seconds": round(seconds, 3)})
         if on_event:
             on_event("finished", stage, seconds)
-    summary = _collect(config, run_dir, stages, manifest, code)
+    with observed(Identity(study=config.name, stage="report"), run_dir / METRICS_DIR):
+        summary = _collect(config, run_dir, stages, manifest, code)
     summary["data_dvc"] = dvc
     summary["backend"] = "engine"
     summary["timings"] = timings
@@ -173,7 +203,7 @@ def run_study(config: StudyConfig, run_dir: Path, on_event: Event | None = None)
 
 def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: StudyConfig,
                out: Path, progress: Callable[[int, int], None] | None,
-               resume_dir: Path | None = None) -> None:
+               resume_dir: Path | None = None, monitor: dict | None = None) -> None:
     from xstilts.evaluation.stages import evaluate_target
     from xstilts.training.distributed import run_stage
 
@@ -183,12 +213,12 @@ def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: Stu
         run_stage("train_intermediate", config.processes(stage.architecture), arch=arch,
                   tasks=config.members(stage.intermediate), data_dir=data_dir, out=out,
                   preset=config.recipe, sampling=config.sampling, budget=config.budget,
-                  seed=stage.seed, progress=progress, resume_dir=resume_dir)
+                  seed=stage.seed, progress=progress, resume_dir=resume_dir, monitor=monitor)
     elif stage.kind == "target":
         run_stage("train_any_target", config.processes(stage.architecture), arch=arch,
                   init=init, task=get_task(stage.target or ""), data_dir=data_dir, out=out,
                   preset=config.recipe, budget=config.budget, seed=stage.seed,
-                  progress=progress, resume_dir=resume_dir)
+                  progress=progress, resume_dir=resume_dir, monitor=monitor)
     else:
         evaluate_target(arch, init, get_task(stage.target or ""), data_dir, out,
                         config.recipe, config.budget, progress)

@@ -66,6 +66,16 @@ class Resources(BaseModel):
     gpu_type: str | None = Field(default=None, min_length=1)
 
 
+class Monitoring(BaseModel):
+    """Where stages push their metrics."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Pushgateway address, e.g. http://localhost:9091; the XSTILTS_PUSHGATEWAY environment
+    # variable takes precedence. On a cluster the default is k8s/'s in-namespace service.
+    pushgateway: str | None = Field(default=None, pattern=r"^https?://\S+$")
+
+
 class StudyConfig(BaseModel):
     """A study: the grid and how to train it."""
 
@@ -86,6 +96,7 @@ class StudyConfig(BaseModel):
     tatoeba_from: Literal["intermediate", "squad_v1"] = "intermediate"
     # per architecture name: GPUs and GPU type on a cluster (see Resources)
     resources: dict[str, Resources] = {}
+    monitoring: Monitoring = Monitoring()
 
     @field_validator("recipe")
     @classmethod

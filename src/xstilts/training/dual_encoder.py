@@ -63,7 +63,15 @@ from xstilts.tasks.catalogue import Task
 from xstilts.training.data import DataFolder, train_and_dev
 from xstilts.training.distributed import is_main
 from xstilts.training.features import encode_pairs
-from xstilts.training.loop import TaskData, total_steps, train_loop
+from xstilts.training.loop import (
+    StepReport,
+    TaskData,
+    close_metrics,
+    reporter,
+    stage_metrics,
+    total_steps,
+    train_loop,
+)
 from xstilts.training.recipes import Recipe, recipe_for
 
 HEAD = "retrieval"
@@ -377,7 +385,8 @@ def retrieval_score(task: Task, encoder: Encoder, tokenizer: Any, dev: Retrieval
 
 def train_dual_encoder(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
                        out: Path, preset: str, budget: Budget, seed: int,
-                       resume_dir: Path | None = None) -> None:
+                       resume_dir: Path | None = None, progress: Any = None,
+                       monitor: dict | None = None) -> None:
     """Train the dual encoder of a retrieval target (Mewsli-X, LAReQA) from the pretrained
     model or an intermediate checkpoint's encoder (``init`` = its stage folder, holding
     ``model/``). Writes ``out/model`` (a checkpoint without heads) and
@@ -405,9 +414,16 @@ def train_dual_encoder(arch: Architecture, init: Path | None, task: Task, data_d
     def validate() -> float:
         return retrieval_score(task, model.encoder, tokenizer, dev, recipe)
 
-    result = train_loop(dual, train, recipe, steps, validate, seed,
-                        on_step=lambda step, loss: losses.append(round(loss, 6)),
+    metrics = stage_metrics(monitor)
+    report = reporter(progress, metrics, 0, steps)
+
+    def on_step(step: StepReport) -> None:
+        losses.append(round(step.loss, 6))
+        report(step)
+
+    result = train_loop(dual, train, recipe, steps, validate, seed, on_step=on_step,
                         resume_dir=resume_dir)
+    close_metrics(metrics)
     if not is_main():
         return  # data-parallel: the first process writes
     save_checkpoint(model, tokenizer, out / "model", {

@@ -28,6 +28,7 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from xstilts.models.device import autocast, model_device, to
+from xstilts.monitoring.metrics import StageMetrics, training_metrics
 from xstilts.training.distributed import is_main, shard, wrap
 from xstilts.training.recipes import Recipe
 from xstilts.training.sampler import TaskSampler
@@ -122,10 +123,53 @@ def _optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
         lr=recipe.learning_rate, eps=recipe.adam_epsilon)
 
 
+@dataclass(frozen=True)
+class StepReport:
+    """What one optimizer step did, for progress bars and metrics."""
+
+    step: int
+    loss: float
+    learning_rate: float
+    examples: int  # rows of the step's batches (all processes)
+    tokens: int  # real, non-padding tokens of those rows
+    seconds: float
+
+
+def _batch_size(batch: dict[str, torch.Tensor]) -> tuple[int, int]:
+    """(rows, real tokens) of a batch, before it is split between processes: the tokens
+    under every attention mask (a dual encoder's query and candidate masks alike)."""
+    rows = int(next(iter(batch.values())).shape[0])
+    return rows, sum(int(v.sum()) for k, v in batch.items() if k.endswith("attention_mask"))
+
+
+def reporter(progress: Callable[[int, int], None] | None, metrics: StageMetrics | None, offset: int,
+             total: int) -> Callable[[StepReport], None]:
+    """A train_loop step callback: overall progress (phases add up) and the stage's
+    training metrics."""
+    def report(step: StepReport) -> None:
+        if progress is not None:
+            progress(offset + step.step, total)
+        if metrics is not None:
+            metrics.train_step(offset + step.step, step.loss, step.learning_rate,
+                               step.examples, step.tokens, step.seconds, total)
+    return report
+
+
+def stage_metrics(monitor: dict | None) -> StageMetrics | None:
+    """Training metrics for the first process only (the others train the same steps)."""
+    return training_metrics(monitor) if is_main() else None
+
+
+def close_metrics(metrics: StageMetrics | None) -> None:
+    if metrics is not None:
+        metrics.write()
+        metrics.push()
+
+
 def train_loop(model: torch.nn.Module, tasks: dict[str, TaskData], recipe: Recipe,
                steps: int, validate: Callable[[], float], seed: int,
                sampler: TaskSampler | None = None,
-               on_step: Callable[[int, float], None] | None = None,
+               on_step: Callable[[StepReport], None] | None = None,
                resume_dir: Path | None = None) -> LoopResult:
     """Train ``model`` (a MultiTaskModel) and leave it in its best validated state.
 
@@ -164,10 +208,14 @@ def train_loop(model: torch.nn.Module, tasks: dict[str, TaskData], recipe: Recip
         waited, history, first = saved["waited"], saved["history"], saved["step"] + 1
     for step in range(first, steps + 1):
         model.train()
+        began = time.perf_counter()
         name = only or sampler.sample()  # type: ignore[union-attr]
-        loss_sum = 0.0
+        loss_sum, rows, tokens = 0.0, 0, 0
         for micro in range(recipe.grad_accumulation):
-            batch, weight = shard(next(streams[name]))
+            whole = next(streams[name])
+            size = _batch_size(whole)
+            rows, tokens = rows + size[0], tokens + size[1]
+            batch, weight = shard(whole)
             # data-parallel: average gradients across processes once per step, not per
             # micro-batch
             last = micro == recipe.grad_accumulation - 1
@@ -178,11 +226,14 @@ def train_loop(model: torch.nn.Module, tasks: dict[str, TaskData], recipe: Recip
                 (output.loss * weight / recipe.grad_accumulation).backward()
             loss_sum += float(output.loss.detach())
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
+        learning_rate = float(optimizer.param_groups[0]["lr"])  # the rate this step used
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         if on_step is not None:
-            on_step(step, loss_sum / recipe.grad_accumulation)
+            on_step(StepReport(step=step, loss=loss_sum / recipe.grad_accumulation,
+                               learning_rate=learning_rate, examples=rows,
+                               tokens=tokens, seconds=time.perf_counter() - began))
         if step % recipe.eval_every == 0 or step == steps:
             score = validate()
             history.append({"step": step, "task": name, "dev_score": score,

@@ -30,7 +30,14 @@ from xstilts.training.data import (
     train_and_dev,
 )
 from xstilts.training.distributed import is_main
-from xstilts.training.loop import TaskData, total_steps, train_loop
+from xstilts.training.loop import (
+    TaskData,
+    close_metrics,
+    reporter,
+    stage_metrics,
+    total_steps,
+    train_loop,
+)
 from xstilts.training.recipes import recipe_for
 from xstilts.training.sampler import TaskSampler
 
@@ -59,10 +66,11 @@ def _validator(model: Any, tokenizer: Any, heads: list[tuple[Task, Any, Rows]], 
 
 def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, out: Path,
                        preset: str, sampling: Sampling, budget: Budget, seed: int,
-                       progress: Progress | None = None, resume_dir: Path | None = None
-                       ) -> None:
+                       progress: Progress | None = None, resume_dir: Path | None = None,
+                       monitor: dict | None = None) -> None:
     """Train one shared encoder with one head per intermediate task. ``resume_dir`` keeps
-    the loop's state so that a restarted stage continues (see ``train_loop``)."""
+    the loop's state so that a restarted stage continues (see ``train_loop``); ``monitor``
+    (``xstilts.monitoring.metrics.training_monitor``) where its progress metrics go."""
     data = DataFolder(data_dir)
     specs = {task.name: head_spec(task, data) for task in tasks}
     model, tokenizer = load_for_transfer(arch.model_id, arch.family, specs, seed)
@@ -82,9 +90,11 @@ def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, ou
     sampler = TaskSampler(sizes, sampling.method, sampling.temperature, sampling.cap, seed) \
         if len(tasks) > 1 else None
     steps = total_steps(list(sizes.values()), recipe, budget.max_steps)
+    metrics = stage_metrics(monitor)
     result = train_loop(model, train, recipe, steps, _validator(model, tokenizer, heads, recipe),
-                        seed, sampler, on_step=_reporter(progress, 0, steps),
+                        seed, sampler, on_step=reporter(progress, metrics, 0, steps),
                         resume_dir=resume_dir)
+    close_metrics(metrics)
     if not is_main():
         return  # data-parallel: the first process writes
     save_checkpoint(model, tokenizer, out / "model",
@@ -95,7 +105,8 @@ def train_intermediate(arch: Architecture, tasks: list[Task], data_dir: Path, ou
 
 def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
                  out: Path, preset: str, budget: Budget, seed: int,
-                 progress: Progress | None = None, resume_dir: Path | None = None) -> None:
+                 progress: Progress | None = None, resume_dir: Path | None = None,
+                 monitor: dict | None = None) -> None:
     """Train a target task from the pretrained model or an intermediate checkpoint."""
     data = DataFolder(data_dir)
     spec = head_spec(task, data)
@@ -104,6 +115,7 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
     model.to(device())
     recipe = recipe_for(preset, task)
     results, done = [], 0
+    metrics = stage_metrics(monitor)
     # Several training corpora are trained in order (XCOPA: Social IQa, then COPA); the
     # last corpus's English dev set selects the model of each phase.
     for corpus in task.train_corpora:
@@ -113,10 +125,11 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
         train = {task.name: _features(task, spec, tokenizer, rows, recipe)}
         steps = total_steps([train[task.name].size], recipe, budget.max_steps)
         result = train_loop(model, train, recipe, steps, validate, seed,
-                            on_step=_reporter(progress, done, done + steps),
+                            on_step=reporter(progress, metrics, done, done + steps),
                             resume_dir=resume_dir / corpus if resume_dir else None)
         done += steps
         results.append({"corpus": corpus, **result.__dict__})
+    close_metrics(metrics)
     if not is_main():
         return  # data-parallel: the first process writes
     save_checkpoint(model, tokenizer, out / "model",
@@ -128,25 +141,18 @@ def train_target(arch: Architecture, init: Path | None, task: Task, data_dir: Pa
 
 def train_any_target(arch: Architecture, init: Path | None, task: Task, data_dir: Path,
                      out: Path, preset: str, budget: Budget, seed: int,
-                     progress: Progress | None = None, resume_dir: Path | None = None
-                     ) -> None:
+                     progress: Progress | None = None, resume_dir: Path | None = None,
+                     monitor: dict | None = None) -> None:
     """Target training for any trainable target: Mewsli-X and LAReQA train a dual encoder,
     every other target its task head (the one dispatch the runner and Kubeflow share)."""
     from xstilts.training.dual_encoder import RETRIEVAL_TYPES, train_dual_encoder
 
     if task.type in RETRIEVAL_TYPES:
-        train_dual_encoder(arch, init, task, data_dir, out, preset, budget, seed, resume_dir)
+        train_dual_encoder(arch, init, task, data_dir, out, preset, budget, seed, resume_dir,
+                           progress, monitor)
     else:
         train_target(arch, init, task, data_dir, out, preset, budget, seed, progress,
-                     resume_dir)
-
-
-def _reporter(progress: Progress | None, offset: int, total: int
-              ) -> Callable[[int, float], None] | None:
-    """A train_loop step callback that reports overall progress (phases add up)."""
-    if progress is None:
-        return None
-    return lambda step, loss: progress(offset + step, total)
+                     resume_dir, monitor)
 
 
 def _write_log(out: Path, log: dict) -> None:
