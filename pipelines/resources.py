@@ -41,8 +41,11 @@ GPU_NODE_SELECTOR = ("nvidia.com/gpu.present", "true")  # label set by the NVIDI
 GPU_TYPE_LABEL = "nvidia.com/gpu.product"  # GPU feature discovery's model label
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
-PVC_NAME = "xstilts-cache"  # k8s/pvc.yaml
+PVC_NAME = "xstilts-cache"  # k8s/base/pvc.yaml
 PVC_MOUNT = "/mnt/xstilts"  # data folder, HF cache, run records
+CHECKPOINT_PVC_NAME = "xstilts-checkpoints"  # k8s/base/pvc.yaml: training resume state
+CHECKPOINT_MOUNT = "/mnt/xstilts-checkpoints"
+SERVICE_ACCOUNT = "xstilts-pipeline-runner"  # k8s/base/rbac.yaml: what runs are submitted as
 HF_HOME = f"{PVC_MOUNT}/hf"
 SHM_VOLUME = "dshm"
 
@@ -94,6 +97,8 @@ def gpu_task(task: dsl.PipelineTask, size: str, configured: Optional[Resources] 
     Secret."""
     sizing = sizing_for(size)
     gpus = gpus_of(size, configured, training)
+    if training:  # resume state lives on its own volume (k8s/base/pvc.yaml)
+        kubernetes.mount_pvc(task, pvc_name=CHECKPOINT_PVC_NAME, mount_path=CHECKPOINT_MOUNT)
     task.set_caching_options(True)
     task.set_retry(**RETRY)
     kubernetes.set_timeout(task, TIMEOUT_S[size if size in TIMEOUT_S else "large"])

@@ -132,8 +132,8 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
     revision whose recorded data version the first task pulls (empty: use the folder as it
     is); ``run_dir``, where
     the results are published (default ``<data_root>/runs/<study name>``);
-    ``checkpoint_root``, where training stages keep their resumable state (default
-    ``<data_root>/checkpoints``).
+    ``checkpoint_root``, where training stages keep their resumable state (default: the
+    checkpoint volume's mount, ``/mnt/xstilts-checkpoints``).
 
     With a ``data_version``, every stage's cache key is its content-addressed stage key
     (data, code and model versions, config): a rerun reuses exactly the finished stages
@@ -152,7 +152,7 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
     tasks = ",".join(config.data_tasks())
     image = components.image()
     default_run_dir = run_dir or f"{data_root}/runs/{config.name}"
-    default_checkpoints = checkpoint_root or f"{data_root}/checkpoints"
+    default_checkpoints = checkpoint_root or resources.CHECKPOINT_MOUNT
 
     def place(task: dsl.PipelineTask, label: str, key: str = "") -> dsl.PipelineTask:
         task.set_display_name(label)

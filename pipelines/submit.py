@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Optional
 
+from pipelines.resources import SERVICE_ACCOUNT
 from pipelines.study import compile_study, pipeline_name
 from xstilts.errors import UserError
 from xstilts.study import StudyConfig
@@ -92,7 +93,7 @@ def submit(config: StudyConfig, request: dict, dry_run: bool,
         if request["action"] == "run":
             result = client.create_run_from_pipeline_package(
                 str(spec), arguments=request["parameters"], run_name=request["run_name"],
-                experiment_name=request["experiment"])
+                experiment_name=request["experiment"], service_account=SERVICE_ACCOUNT)
             request["run_id"] = result.run_id
         else:
             experiment = _experiment(client, request["experiment"])
@@ -101,7 +102,7 @@ def submit(config: StudyConfig, request: dict, dry_run: bool,
                 experiment_id=experiment, job_name=request["run_name"],
                 cron_expression=trigger["cron"], max_concurrency=trigger["max_concurrency"],
                 no_catchup=not trigger["catchup"], params=request["parameters"],
-                pipeline_package_path=str(spec))
+                pipeline_package_path=str(spec), service_account=SERVICE_ACCOUNT)
             request["recurring_run_id"] = recurring.recurring_run_id
     except Exception as exc:  # noqa: BLE001 - every client error becomes one clear message
         raise _api_error(request["host"], exc) from None

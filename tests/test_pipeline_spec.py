@@ -171,8 +171,12 @@ def test_gpu_pod_settings(compiled):
             assert platform["nodeSelector"]["labels"] == dict([resources.GPU_NODE_SELECTOR])
         assert {"mountPath": "/dev/shm", "medium": "Memory"}.items() <= \
             platform["emptyDirMounts"][0].items()
-        assert platform["pvcMount"][0]["constant"] == resources.PVC_NAME
-        assert platform["pvcMount"][0]["mountPath"] == resources.PVC_MOUNT
+        mounts = {m["constant"]: m["mountPath"] for m in platform["pvcMount"]}
+        assert mounts[resources.PVC_NAME] == resources.PVC_MOUNT
+        if compiled.kind(task).startswith("train-"):  # resume state on its own volume
+            assert mounts[resources.CHECKPOINT_PVC_NAME] == resources.CHECKPOINT_MOUNT
+        else:
+            assert resources.CHECKPOINT_PVC_NAME not in mounts
         secrets = {(s["secretName"], k["envVar"]) for s in platform["secretAsEnv"]
                    for k in s["keyToEnv"]}
         assert (resources.HF_SECRET, "HF_TOKEN") in secrets

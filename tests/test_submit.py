@@ -88,6 +88,7 @@ def test_run_sends_the_described_request(config: StudyConfig, monkeypatch) -> No
     assert body["display_name"] == request["run_name"] == f"xstilts-mini-{VERSION[:12]}"
     assert body["experiment_id"] == "exp-1"
     assert body["runtime_config"]["parameters"] == {"data_version": VERSION, "data_rev": ""}
+    assert body["service_account"] == "xstilts-pipeline-runner"  # k8s/base/rbac.yaml
     spec = body["pipeline_spec"]["pipeline_spec"]
     assert spec["pipelineInfo"]["name"] == "xstilts-mini"
     assert {"exit-handler-1", "record-outcome"} <= set(spec["root"]["dag"]["tasks"])
@@ -114,6 +115,7 @@ def test_schedule_sends_cron_no_catchup_and_concurrency_one(config: StudyConfig)
     assert body["no_catchup"] is True
     assert body["experiment_id"] == "exp-9"
     assert body["runtime_config"]["parameters"] == {"data_version": "", "data_rev": ""}
+    assert body["service_account"] == "xstilts-pipeline-runner"
     assert body["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == "xstilts-mini"
 
 
