@@ -67,6 +67,11 @@ def report(config_json: str, code_version: str, stages: int, collected: Input[Da
                              "code_version": code_version})
     summary.log_metric("score_rows", float(len(rows)))
     summary.log_metric("trained_models", float(len(dev)))
+    # The report's headline numbers (mean gain per architecture and task group, best
+    # intermediate per target, rank agreement, significant cells, synthetic_data 0/1).
+    headline = json.loads((out / "report" / "headline.json").read_text(encoding="utf-8"))
+    for name, value in headline.items():
+        summary.log_metric(name, float(value))
     write_metadata(summary)
 
 

@@ -10,7 +10,7 @@ import torch
 
 from xstilts.models.heads import ModelOutput
 from xstilts.tasks.catalogue import get_task
-from xstilts.training.loop import RESUME_FILE, TaskData, train_loop
+from xstilts.training.loop import PREVIOUS_FILE, RESUME_FILE, StepReport, TaskData, train_loop
 from xstilts.training.recipes import recipe_for
 from xstilts.training.sampler import TaskSampler
 
@@ -55,8 +55,8 @@ def run(resume: Path | None, stop_at: int | None = None, seed: int = 5, dropout:
         with torch.no_grad():
             return -float(model("a", probe).loss)
 
-    def on_step(step: int, loss: float) -> None:
-        if step == stop_at:
+    def on_step(report: StepReport) -> None:
+        if report.step == stop_at:
             raise Preempted
 
     sampler = TaskSampler({"a": 18, "b": 11}, "proportional", 2.0, None, seed)
@@ -88,3 +88,24 @@ def test_state_of_another_run_is_not_resumed(tmp_path: Path) -> None:
     assert result.history == expected.history
     for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_truncated_state_falls_back_to_the_previous_one(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A resume file cut off mid-write (a full volume, a node lost while copying) is
+    detected; training resumes from the complete state before it and still ends equal to
+    an uninterrupted run."""
+    reference, expected = run(None)
+    with pytest.raises(Preempted):
+        run(tmp_path, stop_at=8)
+    newest = tmp_path / RESUME_FILE
+    assert torch.load(tmp_path / PREVIOUS_FILE, weights_only=False)["step"] == 3
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    with caplog.at_level("WARNING", logger="xstilts.training.loop"):
+        resumed, result = run(tmp_path)
+    assert any("damaged" in r.getMessage() and RESUME_FILE in r.getMessage()
+               for r in caplog.records)
+    assert result.history == expected.history
+    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    assert not newest.exists() and not (tmp_path / PREVIOUS_FILE).exists()

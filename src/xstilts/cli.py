@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import sys
@@ -542,6 +543,39 @@ def score_command(
     out.print(table)
 
 
+WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
+"""Storage errors a user fixes by freeing space or fixing the volume, not a bug."""
+
+
+# --------------------------------------------------------------------------- report
+
+@app.command("report")
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder (xstilts run --out).")],
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Report folder (default RUN_DIR/report).")] = None,
+    labels: Annotated[Optional[list[Path]], typer.Option(
+        "--labels", help="Folder of gold labels in the leaderboard layout (repeatable), "
+                         "for example-bootstrap intervals; RUN_DIR/labels and an engine "
+                         "run's evaluation stages are searched as well.")] = None,
+    example_bootstrap: Annotated[bool, typer.Option(
+        help="Bootstrap over test examples where predictions and gold labels exist.")
+    ] = True,
+) -> None:
+    """Write the study report of a run: gain tables, statistics, figures, Markdown/HTML."""
+    from xstilts.analysis.run_folder import report_run
+
+    with err.status(f"Reporting on {run_dir}"):
+        folder, numbers, run = report_run(run_dir, out_dir, labels or [], example_bootstrap)
+    note = " [SYNTHETIC DATA]" if run.synthetic else ""
+    gains = "; ".join(f"{arch} {numbers[f'mean_gain.{arch}']:+.2f}"
+                      for arch in run.config.architectures if f"mean_gain.{arch}" in numbers)
+    out.print(f"Report of study '{run.config.name}'{note}: {folder / 'report.md'}, "
+              f"{folder / 'report.html'}, figures and CSV tables in {folder}")
+    if gains:
+        out.print(f"Mean gain over settings and targets: {gains}")
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 2, without a traceback."""
     try:
@@ -554,6 +588,14 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         sys.exit(130)
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRORS:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        err.print(f"[red]error:[/red] could not write{where}: {exc.strerror}. Free space "
+                  "(or raise the quota) and run the same command again: finished work is "
+                  "kept, and nothing was left half-written.", highlight=False, soft_wrap=True)
+        sys.exit(1)
     except Exception as exc:  # click usage errors
         import click
 

@@ -36,10 +36,11 @@ from xstilts.monitoring.metrics import (
     training_monitor,
     use_gateway,
 )
-from xstilts.study import NONE, Stage, StudyConfig, code_version, plan
+from xstilts.study import NONE, Stage, StudyConfig, code_version, plan, stage_key
 from xstilts.tasks.catalogue import get_task
 
 VALIDATION_DIR = "validation"  # the data validation report inside a run folder
+PASSED_FILE = "passed"  # in it: the key of the data, code and tasks that passed
 
 # (status, stage, value): "planned" (value = number of stages; stage None), "started",
 # "progress" (value = fraction of the stage done), "finished" (value = seconds), "skipped".
@@ -97,11 +98,20 @@ def require_valid_data(config: StudyConfig, report_dir: Path,
     ``metrics_dir``); stop before any training when an expectation fails."""
     from xstilts.validation.validate import failure_message, validate
 
+    # Validation is a function of the data, the code and the tasks: a rerun on the same
+    # ones (a warm run) reuses the verdict, as the pipeline's cached validation task does.
+    key = stage_key("validate", read_manifest(config.data.out)["data_version"],
+                    code_version(), config.data_tasks())
+    passed = report_dir / PASSED_FILE
     with observed(Identity(study=config.name, stage="data"), metrics_dir):
+        if passed.is_file() and passed.read_text(encoding="utf-8").strip() == key:
+            return
+        passed.unlink(missing_ok=True)
         outcome = validate(config.data.out, config.data_tasks(), report_dir)
         if not outcome.success:
             raise UserError(failure_message(outcome) +
                             f"; details: {report_dir / 'summary.md'}")
+        write_text(passed, key + "\n")
 
 
 def prepare_models(config: StudyConfig) -> dict[str, Architecture]:
@@ -262,7 +272,10 @@ def write_results(config: StudyConfig, run_dir: Path, rows: list[dict], dev: lis
     gains = gains_frame(scores)
     write_frame(scores, run_dir, "scores")
     write_frame(gains, run_dir, "gains")
-    write_report(config, scores, gains, run_dir / "report", synthetic=synthetic, dev=dev)
+    write_report(config, scores, gains, run_dir / "report", synthetic=synthetic, dev=dev,
+                 data_version=data_version, code_version=code, predictions=folder,
+                 labels=list(dict.fromkeys(source.parent / "labels"
+                                           for _, source in predictions)))
     return {
         "study": config.name,
         "config": config.model_dump(mode="json"),

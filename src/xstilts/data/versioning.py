@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from xstilts.atomic import write_text
 from xstilts.errors import UserError
 
 
@@ -137,7 +138,7 @@ def pull(data_dir: Path, rev: str | None = None, remote: str | None = None) -> d
         if shown.returncode != 0:
             raise UserError(f"git revision '{rev}' has no {path.name}: "
                             f"{shown.stderr.strip() or 'unknown revision'}")
-        path.write_text(shown.stdout, encoding="utf-8")
+        write_text(path, shown.stdout)
     if not path.is_file():
         raise UserError(f"{path} does not exist: nothing to pull")
     with _repo(root) as repo:

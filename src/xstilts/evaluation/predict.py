@@ -15,31 +15,55 @@ from xstilts.models.device import autocast, model_device, to
 from xstilts.models.heads import HeadSpec
 from xstilts.tasks.catalogue import Task
 from xstilts.training.data import Rows, encode_cached
-from xstilts.training.features import tags_by_word
+from xstilts.training.features import example_lengths, tags_by_word, trim
 from xstilts.training.recipes import Recipe
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def _slices(inputs: dict[str, torch.Tensor], size: int) -> Iterator[dict[str, torch.Tensor]]:
-    total = inputs["input_ids"].shape[0]
-    for start in range(0, total, size):
-        yield {k: v[start:start + size] for k, v in inputs.items() if k in MODEL_INPUTS}
+PAD_LOGIT = -1e4  # token-level logits past a batch's longest sequence
+
+
+def _by_length(inputs: dict[str, torch.Tensor], size: int
+               ) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+    """Batches of similar length, longest first, each cut to its longest sequence, with the
+    indices of their examples."""
+    model_inputs = {k: v for k, v in inputs.items() if k in MODEL_INPUTS}
+    order = torch.argsort(-example_lengths(model_inputs), stable=True)
+    for index in order.split(size):
+        yield index, trim({k: v[index] for k, v in model_inputs.items()})
 
 
 @torch.no_grad()
-def _logits(model: Any, head: str, inputs: dict[str, torch.Tensor], batch_size: int
-            ) -> list[Any]:
-    """Logits on the CPU in float32, whatever device and precision the model runs in."""
+def _logits(model: Any, head: str, inputs: dict[str, torch.Tensor], batch_size: int,
+            tokens: bool = False) -> tuple[torch.Tensor, ...]:
+    """Every example's logits in input order, on the CPU in float32, whatever device and
+    precision the model runs in. ``tokens``: the logits are per token ([N, L, ...]) and are
+    padded back to the inputs' full width."""
     model.eval()
     on = model_device(model)
-    outputs = []
-    for batch in _slices(inputs, batch_size):
+    width = inputs["input_ids"].shape[-1]
+    indices, parts = [], []
+    for index, batch in _by_length(inputs, batch_size):
         with autocast(on):
             logits = model(head, to(batch, on)).logits
-        outputs.append(tuple(x.float().cpu() for x in logits) if isinstance(logits, tuple)
-                       else logits.float().cpu())
-    return outputs
+        logits = logits if isinstance(logits, tuple) else (logits,)
+        parts.append([x.float().cpu() for x in logits])
+        indices.append(index)
+    if not parts:
+        return ()
+    order = torch.cat(indices)
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order))
+    outputs = []
+    for i in range(len(parts[0])):
+        pieces = [p[i] for p in parts]
+        if tokens:
+            pieces = [torch.nn.functional.pad(x, (0, 0) * (x.dim() - 2) +
+                                              (0, width - x.shape[1]), value=PAD_LOGIT)
+                      for x in pieces]
+        outputs.append(torch.cat(pieces)[inverse])
+    return tuple(outputs)
 
 
 def predict(model: Any, head: str, task: Task, spec: HeadSpec, tokenizer: Any,
@@ -49,17 +73,18 @@ def predict(model: Any, head: str, task: Task, spec: HeadSpec, tokenizer: Any,
     rows = rows.columns
     size = recipe.eval_batch_size
     if task.type == "pair_classification":
-        logits = torch.cat(_logits(model, head, features, size))
+        (logits,) = _logits(model, head, features, size) or (torch.zeros(0, 1),)
         return [spec.labels[i] for i in logits.argmax(-1).tolist()]
     if task.type == "multiple_choice":
-        scores = torch.cat(_logits(model, head, features, size))
+        (scores,) = _logits(model, head, features, size) or (torch.zeros(0, 1),)
         return scores.argmax(-1).tolist()
     if task.type == "tagging":
         return _tags(model, head, spec, features, rows, size)
     if task.type == "span_qa":
-        outputs = _logits(model, head, features.model_inputs(), size)
-        start = torch.cat([o[0] for o in outputs]).numpy()
-        end = torch.cat([o[1] for o in outputs]).numpy()
+        inputs = features.model_inputs()
+        empty = torch.zeros(0, inputs["input_ids"].shape[-1])
+        start, end = (x.numpy() for x in
+                      _logits(model, head, inputs, size, tokens=True) or (empty, empty))
         answers = decode_answers(features, start, end, max_answer_length=recipe.max_answer_length,
                                  allow_impossible=task.name == "squad_v2")
         return {qid: answers.get(qid, "") for qid in rows["id"]}
@@ -70,7 +95,7 @@ def _tags(model: Any, head: str, spec: HeadSpec, features: dict, rows: dict[str,
           size: int) -> list[list[str]]:
     """One tag per word: the prediction on its first sub-token; words cut off by the
     maximum length get "O" (NER) or the first label of the set."""
-    predicted = torch.cat([x.argmax(-1) for x in _logits(model, head, features, size)]) \
+    predicted = _logits(model, head, features, size, tokens=True)[0].argmax(-1) \
         if features["input_ids"].shape[0] else torch.zeros((0, 0), dtype=torch.long)
     default = "O" if "O" in spec.labels else spec.labels[0]
     return tags_by_word(features["word_index"], predicted, [len(t) for t in rows["tokens"]],

@@ -54,6 +54,44 @@ def _pad_rows(rows: Sequence[Sequence[Any]], value: int, dtype: type = np.int64,
     return out
 
 
+def example_lengths(features: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Real tokens per example: the longest attention mask of each example (over choices;
+    over query and candidate for a dual encoder)."""
+    masks = [v for k, v in features.items() if k.endswith("attention_mask")]
+    if not masks:
+        first = next(iter(features.values()))
+        return torch.full((first.shape[0],), first.shape[-1] if first.dim() > 1 else 1)
+    return torch.stack([m.flatten(1).sum(1) if m.dim() == 2 else
+                        m.sum(-1).flatten(1).max(1).values for m in masks]).max(0).values
+
+
+def trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Dynamic padding: cut every token-aligned tensor of a batch to the batch's longest
+    real sequence (features are stored padded to the longest example of the whole set).
+    Each mask family (``attention_mask``, ``query_attention_mask``, ...) sets the width of
+    the tensors that share its prefix and its padded length."""
+    out = dict(batch)
+    for name, mask in batch.items():
+        if not name.endswith("attention_mask"):
+            continue
+        prefix, full = name[:-len("attention_mask")], mask.shape[-1]
+        used = mask.reshape(-1, full).any(0).nonzero()
+        width = int(used.max()) + 1 if used.numel() else 1
+        if width == full:
+            continue
+        for key, tensor in batch.items():
+            if key.startswith(prefix) and tensor.dim() >= 2 and tensor.shape[-1] == full \
+                    and (prefix or not _has_other_prefix(key, batch)):
+                out[key] = tensor[..., :width]
+    return out
+
+
+def _has_other_prefix(key: str, batch: dict[str, torch.Tensor]) -> bool:
+    """Whether ``key`` belongs to a prefixed mask family (``query_``...), not the plain one."""
+    return any(k != "attention_mask" and k.endswith("attention_mask")
+               and key.startswith(k[:-len("attention_mask")]) for k in batch)
+
+
 class _Blocks:
     """Collects per-chunk arrays by column and joins them, padded to the widest chunk."""
 

@@ -226,11 +226,15 @@ def _plain(row: dict) -> dict:
 def write_report(outcome: Outcome, report_dir: Path, context: _Context) -> None:
     """Data Docs (a folder), the Markdown summary and failures.json, each written whole."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    built = context.build_docs()
-    if built is not None:
-        with atomic_path(report_dir / DATA_DOCS) as staged:
-            os.replace(built, staged)
-        outcome.data_docs = str(report_dir / DATA_DOCS / "index.html")
+    try:
+        built = context.build_docs()
+        if built is not None:
+            with atomic_path(report_dir / DATA_DOCS) as staged:
+                os.replace(built, staged)
+            outcome.data_docs = str(report_dir / DATA_DOCS / "index.html")
+    finally:  # a failed build (a full disk) leaves no partial site behind
+        if context.docs_dir is not None:
+            shutil.rmtree(context.docs_dir, ignore_errors=True)
     write_text(report_dir / FAILURES, json.dumps(
         [asdict(f) for f in outcome.failures], indent=2, ensure_ascii=False, default=str) + "\n")
     write_text(report_dir / SUMMARY, summary(outcome))
