@@ -41,28 +41,31 @@ COLUMNS = ["family", "test", "architecture", "architecture_b", "intermediate", "
 MIN_PAIRS = 5  # a signed-rank test needs this many non-zero differences to mean anything
 
 
+def _ranked(p_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p, an all-NaN result, the indices of the real tests in ascending p order)."""
+    p = np.asarray(p_values, dtype=float)
+    tested = np.flatnonzero(~np.isnan(p))
+    return p, np.full(p.shape, np.nan), tested[np.argsort(p[tested], kind="stable")]
+
+
 def holm(p_values: np.ndarray) -> np.ndarray:
     """Holm–Bonferroni adjusted p-values (NaN entries are not tests and stay NaN)."""
-    p = np.asarray(p_values, dtype=float)
-    adjusted = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(~np.isnan(p))
-    m = tested.size
-    if m == 0:
-        return adjusted
-    order = tested[np.argsort(p[tested], kind="stable")]
-    steps = (m - np.arange(m)) * p[order]
-    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(steps))
+    p, adjusted, order = _ranked(p_values)
+    m = order.size
+    if m:
+        steps = (m - np.arange(m)) * p[order]
+        adjusted[order] = np.minimum(1.0, np.maximum.accumulate(steps))
     return adjusted
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg q-values (NaN entries stay NaN)."""
-    p = np.asarray(p_values, dtype=float)
-    adjusted = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(~np.isnan(p))
-    m = tested.size
-    if m == 0:
-        return adjusted
+    p, adjusted, order = _ranked(p_values)
+    m = order.size
+    if m:
+        ranked = p[order] * m / np.arange(1, m + 1)
+        adjusted[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
+    return adjusted
     order = tested[np.argsort(p[tested], kind="stable")]
     ranked = p[order] * m / np.arange(1, m + 1)
     adjusted[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
