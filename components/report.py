@@ -42,6 +42,7 @@ def report(config_json: str, code_version: str, stages: int, collected: Input[Da
     from pathlib import Path
 
     from xstilts.artifacts import read_collected, write_metadata
+    from xstilts.atomic import write_text
     from xstilts.monitoring.metrics import Identity, observed
     from xstilts.runner import write_results
     from xstilts.study import StudyConfig
@@ -53,12 +54,12 @@ def report(config_json: str, code_version: str, stages: int, collected: Input[Da
     with observed(Identity(study=config.name, stage="report"),
                   Path(metrics_dir) if metrics_dir else None):
         record = write_results(config, out, rows, dev, predictions,
+                               [Path(collected.path) / "labels"],
                                data_version=data.metadata["data_version"],
                                synthetic=bool(data.metadata.get("synthetic", False)),
                                code=code_version, stages=stages)
     record["data_dvc"] = data.metadata.get("dvc") or None
-    (out / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n",
-                                  encoding="utf-8")
+    write_text(out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
     Path(markdown.path).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(out / "report" / "report.md", markdown.path)
     Path(html.path).parent.mkdir(parents=True, exist_ok=True)

@@ -76,6 +76,17 @@ def test_same_scores_as_the_engine(config: StudyConfig, local_run, tmp_path: Pat
                                   pd.read_parquet(tmp_path / "engine" / "gains.parquet"))
     engine_run = json.loads((tmp_path / "engine" / "run.json").read_text(encoding="utf-8"))
     assert record["english_dev"] == engine_run["english_dev"]
+    # the collect tasks carry the gold labels, so the pipeline's report has the same
+    # example-bootstrap intervals as the engine's
+    labels = sorted(p.relative_to(run_dir / "labels")
+                    for p in (run_dir / "labels").rglob("*") if p.is_file())
+    assert {p.parts[0] for p in labels} == {"xnli", "tatoeba"}
+    assert labels == sorted(p.relative_to(tmp_path / "engine" / "labels")
+                            for p in (tmp_path / "engine" / "labels").rglob("*") if p.is_file())
+    gains = pd.read_csv(run_dir / "report" / "gains_by_target.csv")
+    assert gains["example_ci_low"].notna().all() and len(gains) == 2
+    assert (run_dir / "report" / "gains_by_target.csv").read_bytes() == \
+        (tmp_path / "engine" / "report" / "gains_by_target.csv").read_bytes()
 
 
 def test_run_folder_and_record(local_run) -> None:

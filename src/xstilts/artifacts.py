@@ -10,6 +10,10 @@ folder (``record.json`` beside ``predictions/``), and collect tasks merge at mos
     collected/
       records/<architecture>__<intermediate>__<seed>__<target>.json
       predictions/<architecture>/<intermediate>/<seed>/<task>/test-<lang>.<ext>
+      labels/<task>/test-<lang>.<ext>
+
+Gold labels depend only on the data, so every evaluation of a target leaves the same label
+files and the merge keeps one copy; the report needs them for example-level bootstraps.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ def merge(parts: list[Path], out: Path) -> int:
             if (part / "predictions").is_dir():
                 shutil.copytree(part / "predictions", out / "predictions" / _cell_path(cell),
                                 dirs_exist_ok=True)
+            if (part / "labels").is_dir():
+                shutil.copytree(part / "labels", out / "labels", dirs_exist_ok=True)
         elif (part / "records").is_dir():  # an earlier merge
             shutil.copytree(part, out, dirs_exist_ok=True)
         else:

@@ -5,6 +5,7 @@ dependency order (skipping those already done), and write the run folder.
       scores.parquet (+ .csv)   one row per (architecture, intermediate, seed, target, language, metric)
       gains.parquet (+ .csv)    score minus the same architecture+seed's no-intermediate score
       predictions/<arch>/<intermediate>/<seed>/<task>/test-<lang>.<ext>
+      labels/<task>/test-<lang>.<ext>   the gold labels they were scored against
       report/report.md, report.html, *.png
       run.json                  config, data version, code version, stage timings
       stages/<kind>/<key>/      every stage's output, addressed by its key
@@ -237,7 +238,7 @@ def _run_stage(stage: Stage, arch: Architecture, inputs: list[Path], config: Stu
 def _collect(config: StudyConfig, run_dir: Path, stages: list[Stage], manifest: dict,
              code: str) -> dict:
     """Gather every evaluation's stage folder into the run's tables, predictions and report."""
-    rows, predictions = [], []
+    rows, predictions, labels = [], [], []
     for stage in stages:
         if stage.kind != "evaluate":
             continue
@@ -247,17 +248,20 @@ def _collect(config: StudyConfig, run_dir: Path, stages: list[Stage], manifest: 
         rows.extend({**cell, **row}
                     for row in json.loads((out / "scores.json").read_text(encoding="utf-8")))
         predictions.append((cell, out / "predictions"))
+        labels.append(out / "labels")
     return write_results(config, run_dir, rows, _english_dev(run_dir, stages), predictions,
+                         labels,
                          data_version=manifest["data_version"],
                          synthetic=manifest["synthetic"], code=code, stages=len(stages))
 
 
 def write_results(config: StudyConfig, run_dir: Path, rows: list[dict], dev: list[dict],
-                  predictions: list[tuple[dict, Path]], *, data_version: str, synthetic: bool,
-                  code: str, stages: int) -> dict:
-    """Write a run's results: scores and gains tables, predictions, report; return the
-    run record (config, data and code versions). The local runner and the pipeline's
-    report stage both write their results here, so the two give the same folder."""
+                  predictions: list[tuple[dict, Path]], labels: list[Path], *,
+                  data_version: str, synthetic: bool, code: str, stages: int) -> dict:
+    """Write a run's results: scores and gains tables, predictions, gold labels (from the
+    ``labels`` folders, leaderboard layout), report; return the run record (config, data
+    and code versions). The local runner and the pipeline's report stage both write their
+    results here, so the two give the same folder."""
     folder = run_dir / "predictions"
     with atomic_path(folder) as staged:
         staged.mkdir()
@@ -266,6 +270,11 @@ def write_results(config: StudyConfig, run_dir: Path, rows: list[dict], dev: lis
                 destination = staged / cell["architecture"] / cell["intermediate"] / \
                     str(cell["seed"])
                 shutil.copytree(source, destination, dirs_exist_ok=True)
+    with atomic_path(run_dir / "labels") as staged:
+        staged.mkdir()
+        for source in labels:
+            if source.is_dir():
+                shutil.copytree(source, staged, dirs_exist_ok=True)
     dev = sorted(dev, key=lambda d: (d["architecture"], d["intermediate"], d["seed"],
                                      d["target"]))
     scores = scores_frame(rows)
@@ -274,8 +283,7 @@ def write_results(config: StudyConfig, run_dir: Path, rows: list[dict], dev: lis
     write_frame(gains, run_dir, "gains")
     write_report(config, scores, gains, run_dir / "report", synthetic=synthetic, dev=dev,
                  data_version=data_version, code_version=code, predictions=folder,
-                 labels=list(dict.fromkeys(source.parent / "labels"
-                                           for _, source in predictions)))
+                 labels=[run_dir / "labels"])
     return {
         "study": config.name,
         "config": config.model_dump(mode="json"),
