@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder's modules
 
+from budgets import bench_compile, bench_scoring  # noqa: E402
 from common import SIZES, Context, Result, quiet_environment, skipped  # noqa: E402
 from evaluation import bench_evaluation  # noqa: E402
 from mining import bench_mining  # noqa: E402
@@ -124,6 +125,8 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "study": bench_study,
     "gpu": bench_gpu,
     "report": bench_report,
+    "scoring": bench_scoring,
+    "compile": bench_compile,
 }
 
 

@@ -195,7 +195,7 @@ def _result(ctx: Context, name: str, tuned: bool, target: str, baseline_text: st
         f"{ours.tokens / ours.examples:.1f}, Trainer {theirs.tokens / theirs.examples:.1f}.")
     optim = _trainer_optimizer()
     notes += (f" Optimizers: the Trainer's default optim is {optim}; the xstilts loop uses "
-              f"torch AdamW with fused=True only on CUDA (foreach kernels on the CPU).")
+              f"torch AdamW with fused=True (one kernel per step, CPU and CUDA).")
     if not tuned:
         notes += (
             f" Caveat: at hidden size 64, attention (quadratic in the padded length) is a "

@@ -23,6 +23,7 @@ Otherwise ``plan`` gets a placeholder and the keys only identify stages.
 # No "from __future__ import annotations": KFP reads the pipeline function's real types.
 
 import contextlib
+import functools
 import re
 import sys
 import time
@@ -73,15 +74,24 @@ def study_stages(config: StudyConfig, data_version: str = "",
 
 
 @contextlib.contextmanager
-def _fast_task_checks():
-    """kfp 2.17.3's ``PipelineTask._ensure_container_spec_exists`` (called by every
-    resource setter) takes ``inspect.stack()`` just to name its caller in an error message,
-    reading the source of every frame: ~18 ms per call, minutes for a study of thousands of
-    tasks. While a pipeline is built, swap in the same check naming the caller from
-    ``sys._getframe``; the original is restored afterwards."""
-    from kfp.dsl import pipeline_task
+def _fast_kfp():
+    """Two costs of kfp 2.17.3 that grow with the number of tasks, removed while a
+    pipeline is built and compiled (the originals are restored afterwards):
+
+    * ``PipelineTask._ensure_container_spec_exists`` (called by every resource setter)
+      takes ``inspect.stack()`` just to name its caller in an error message, reading the
+      source of every frame: ~18 ms per call. Swapped for the same check naming the caller
+      from ``sys._getframe``.
+    * the spec builder lists the sanitized names of every task in a DAG once per task, so
+      a study of n tasks makes n² calls of the same regular expressions (8M for
+      architectures.yaml, about a minute). ``maybe_rename_for_k8s`` is a pure function of
+      its string, so it is memoised.
+    """
+    from kfp.dsl import pipeline_task, utils
 
     original = pipeline_task.PipelineTask._ensure_container_spec_exists
+    rename = utils.maybe_rename_for_k8s
+    utils.maybe_rename_for_k8s = functools.lru_cache(maxsize=None)(rename)
 
     def ensure_container_spec_exists(self) -> None:
         if self.container_spec is None:
@@ -95,6 +105,7 @@ def _fast_task_checks():
         yield
     finally:
         pipeline_task.PipelineTask._ensure_container_spec_exists = original
+        utils.maybe_rename_for_k8s = rename
 
 
 def collect_tree(evaluations: list[tuple[str, dsl.PipelineTask]],
@@ -227,7 +238,7 @@ def build_pipeline(config: StudyConfig, data_root: str = resources.PVC_MOUNT,
             shown = components.publish(run_dir=run_dir, results=final.outputs["results"])
             place(resources.publish_task(shown), "publish")
 
-    with _fast_task_checks():  # @dsl.pipeline runs the function to build the graph
+    with _fast_kfp():  # @dsl.pipeline runs the function to build the graph
         return dsl.pipeline(name=pipeline_name(config),
                             description=f"xstilts study {config.name}: {len(stages)} "
                                         "stages")(study)
@@ -244,7 +255,7 @@ def compile_study(config: StudyConfig, out_path: Path | str,
                               resources.PUSHGATEWAY_URL)
     built = time.perf_counter()
     out_path = Path(out_path)
-    with atomic_path(out_path) as staged:  # no half-written spec if compiling fails
+    with atomic_path(out_path) as staged, _fast_kfp():  # no half-written spec on failure
         compiler.Compiler().compile(pipeline, str(staged.with_suffix(".yaml")))
         staged.with_suffix(".yaml").rename(staged)
     stages = study_stages(config)

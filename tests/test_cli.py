@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -44,11 +43,8 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "data"
-    start = time.perf_counter()
     result = xstilts("data", "fetch", "--source", "synthetic", "--out", out)
-    elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr
-    assert elapsed < 60, f"synthetic fetch took {elapsed:.1f} s"
     assert "SYNTHETIC" in result.stdout + result.stderr
     return out
 

@@ -112,12 +112,16 @@ def test_same_config_seed_and_data_give_identical_scores(first_run, data_dir, tm
 
 
 def test_cli_run_and_bad_architecture(data_dir, tmp_path) -> None:
+    """The engine backend on four more target types through the CLI (the default kfp.local
+    backend has its own end-to-end tests in test_local_pipeline), then a bad name refused
+    by the default backend before anything runs."""
     study = {**STUDY, "data": {"out": str(data_dir)}, "architectures": ["tiny-xlmr"],
              "intermediate": ["none"], "targets": ["pawsx", "xcopa", "mewslix", "lareqa"]}
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(study), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "xstilts.cli", "run", str(path), "--out",
-                             str(tmp_path / "run")], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "xstilts.cli", "run", str(path),
+                             "--backend", "engine", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "SYNTHETIC" in result.stdout and "scores.csv" in result.stdout
     scores = pd.read_csv(tmp_path / "run" / "scores.csv")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -451,12 +450,10 @@ def full_submission(tmp_path_factory) -> tuple[Path, Path]:
     return write_fake_submission(tmp_path_factory.mktemp("full"), "xtreme", seed=0)
 
 
-def test_full_size_xtreme_scores_in_under_ten_seconds(full_submission):
+def test_full_size_xtreme_scores_every_task_and_language(full_submission):
+    """(Its time is benchmarks/run.py's "scoring" budget.)"""
     pred, gold = full_submission
-    start = time.perf_counter()
     result = score_submission("xtreme", pred, gold)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10, f"scoring took {elapsed:.1f} s"
     assert list(result) == [
         "all_task", "classification", "tagging", "qa", "retrieval", *TASK2LANGS["xtreme"]
     ]

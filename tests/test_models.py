@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,6 @@ from xstilts.models import (
 )
 
 FAMILY_OF = {"tiny-mbert": "bert", "tiny-xlmr": "xlmr", "tiny-mt5": "mt5"}
-BUILD_LIMIT_S = 60.0
 SPECS = {
     "nli": HeadSpec("classification", labels=("entailment", "neutral", "contradiction")),
     "pos": HeadSpec("tagging", num_labels=5),
@@ -53,11 +51,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny(data_dir: Path) -> dict[str, Path]:
-    """The three tiny models, built once; the build must be quick."""
-    start = time.perf_counter()
-    built = build_tiny(data_dir)
-    assert time.perf_counter() - start < BUILD_LIMIT_S
-    return built
+    """The three tiny models, built once."""
+    return build_tiny(data_dir)
 
 
 def _digests(folder: Path) -> dict[str, str]:

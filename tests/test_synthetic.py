@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from xstilts.tasks.catalogue import CATALOGUE, NER_TAGS, NLI_LABELS, UNITS, UPOS
 from xstilts.tasks.languages import LAREQA_LANGUAGES, TYDIQA_ID_PREFIX
 from xstilts.tasks.sources import DownloadSource, HubSource
 
-FETCH_LIMIT_S = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +33,15 @@ def offline(tmp_path_factory: pytest.TempPathFactory):
     patch.undo()
 
 
-def _fetch_all(out: Path) -> tuple[dict, float]:
-    start = time.perf_counter()
+def _fetch_all(out: Path) -> dict:
     with SyntheticSource() as source:
-        manifest = fetch(units_for(None), source, out, synthetic=True, origin="synthetic")
-    return manifest, time.perf_counter() - start
+        return fetch(units_for(None), source, out, synthetic=True, origin="synthetic")
 
 
 @pytest.fixture(scope="module")
-def fetched(offline, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, float]:
+def fetched(offline, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("synthetic-a")
-    manifest, seconds = _fetch_all(out)
-    return out, manifest, seconds
+    return out, _fetch_all(out)
 
 
 def table(out: Path, corpus: str, language: str, split: str) -> list[dict]:
@@ -63,11 +58,10 @@ def words(text: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- determinism
 
-def test_full_fetch_twice_is_byte_identical_and_fast(fetched, tmp_path: Path) -> None:
-    out_a, manifest_a, seconds_a = fetched
+def test_full_fetch_twice_is_byte_identical(fetched, tmp_path: Path) -> None:
+    out_a, manifest_a = fetched
     out_b = tmp_path / "synthetic-b"
-    manifest_b, seconds_b = _fetch_all(out_b)
-    assert seconds_a < FETCH_LIMIT_S and seconds_b < FETCH_LIMIT_S, (seconds_a, seconds_b)
+    manifest_b = _fetch_all(out_b)
 
     files_a = sorted(p.relative_to(out_a) for p in out_a.rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(out_b) for p in out_b.rglob("*") if p.is_file())
@@ -168,7 +162,7 @@ def test_original_files_live_in_a_temporary_folder_removed_by_close(offline) -> 
 # ----------------------------------------------------------------------------- completeness
 
 def test_every_unit_has_rows_and_labels_in_the_catalogue_label_sets(fetched) -> None:
-    out, manifest, _ = fetched
+    out, manifest = fetched
     keys = {u["key"] for u in manifest["units"]}
     assert keys == {u.key for u in units_for(None)}
     choices = {"hellaswag": 4, "cosmos_qa": 4, "commonsense_qa": 5, "siqa": 3, "copa": 2,
@@ -201,7 +195,7 @@ def test_every_unit_has_rows_and_labels_in_the_catalogue_label_sets(fetched) -> 
 
 
 def test_sizes_are_small_but_useful(fetched) -> None:
-    _, manifest, _ = fetched
+    _, manifest = fetched
     rows = {u["key"]: u["rows"] for u in manifest["units"]}
     for corpus in ("mnli", "qqp", "squad_v1", "hellaswag", "udpos", "panx", "pawsx"):
         assert 300 <= rows[f"{corpus}/en/train"] <= 600, corpus
@@ -212,7 +206,7 @@ def test_sizes_are_small_but_useful(fetched) -> None:
 
 
 def test_every_language_is_written_in_its_script(fetched) -> None:
-    out, manifest, _ = fetched
+    out, manifest = fetched
     langs = {u.language for corpus in UNITS.values() for u in corpus} - {"all"}
     assert langs <= set(SCRIPT_OF)
     ranges = {
@@ -240,7 +234,7 @@ def test_every_language_is_written_in_its_script(fetched) -> None:
 # ----------------------------------------------------------------------------- semantics
 
 def test_qa_answers_are_spans_of_their_contexts(fetched) -> None:
-    out, manifest, _ = fetched
+    out, manifest = fetched
     for corpus in ("squad_v1", "squad_v2", "xquad", "mlqa", "tydiqa"):
         unanswerable = 0
         for unit in units_of(manifest, corpus):
@@ -271,7 +265,7 @@ def _gold_pairs(out: Path, corpus: str, lang: str, split: str) -> list[tuple[str
 
 
 def test_bitext_gold_pairs_are_translations(fetched) -> None:
-    out, manifest, _ = fetched
+    out, manifest = fetched
     synthetic = SyntheticSource()
     for corpus in ("tatoeba", "bucc2018"):
         for unit in units_of(manifest, corpus):
@@ -301,7 +295,7 @@ def test_bitext_gold_pairs_are_translations(fetched) -> None:
 
 
 def test_lareqa_gold_answers_exist_and_align_across_languages(fetched) -> None:
-    out, manifest, _ = fetched
+    out, manifest = fetched
     candidates = table(out, "lareqa", "all", "candidates")
     ids = {c["id"] for c in candidates}
     assert {c["language"] for c in candidates} == set(LAREQA_LANGUAGES)
@@ -325,7 +319,7 @@ def test_lareqa_gold_answers_exist_and_align_across_languages(fetched) -> None:
 
 
 def test_mewslix_mentions_point_to_candidates(fetched) -> None:
-    out, manifest, _ = fetched
+    out, manifest = fetched
     candidates = table(out, "mewslix", "all", "candidates")
     qids = {c["id"] for c in candidates}
     assert 150 <= len(candidates) <= 300
@@ -350,7 +344,7 @@ def test_mewslix_mentions_point_to_candidates(fetched) -> None:
 
 
 def test_causal_choices_and_multiple_choice_are_consistent(fetched) -> None:
-    out, _, _ = fetched
+    out, _ = fetched
     copa = table(out, "copa", "en", "validation")
     assert {r["question"] for r in copa} == {"cause", "effect"}
     xcopa = {lang: table(out, "xcopa", lang, "test") for lang in ("et", "zh")}
@@ -375,7 +369,7 @@ def test_nli_is_learnable_from_bag_of_words(fetched, corpus: str) -> None:
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    out, _, _ = fetched
+    out, _ = fetched
     train, dev = table(out, corpus, "en", "train"), table(out, corpus, "en", "validation")
 
     def text(rows: list[dict]) -> list[str]:
@@ -408,7 +402,7 @@ def test_paraphrase_is_learnable_from_overlap_features(fetched, corpus: str) -> 
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    out, _, _ = fetched
+    out, _ = fetched
     train, dev = table(out, corpus, "en", "train"), table(out, corpus, "en", "validation")
     vectorizer = CountVectorizer()
     docs, numbers = _pair_features(train)
@@ -422,7 +416,7 @@ def test_paraphrase_is_learnable_from_overlap_features(fetched, corpus: str) -> 
 
 @pytest.mark.parametrize("corpus", ["udpos", "panx"])
 def test_tags_are_learnable_by_most_frequent_tag(fetched, corpus: str) -> None:
-    out, _, _ = fetched
+    out, _ = fetched
     train, dev = table(out, corpus, "en", "train"), table(out, corpus, "en", "validation")
     by_token: dict[str, Counter] = defaultdict(Counter)
     overall: Counter = Counter()
@@ -439,7 +433,7 @@ def test_tags_are_learnable_by_most_frequent_tag(fetched, corpus: str) -> None:
 
 
 def test_multiple_choice_is_solvable_by_word_overlap(fetched) -> None:
-    out, _, _ = fetched
+    out, _ = fetched
     dev = table(out, "hellaswag", "en", "validation")
     correct = 0
     for r in dev:

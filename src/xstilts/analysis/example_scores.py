@@ -18,20 +18,20 @@ from typing import Any
 
 import numpy as np
 
-# The scorer's own file readers and seqeval chunking (private there, shared here on purpose:
-# the per-example parts must be read and chunked exactly as the scorer does).
+# The scorer's own file readers and seqeval chunking: the per-example parts must be read
+# and chunked exactly as the scorer does.
 from xstilts.evaluation.leaderboard import (
-    _TASKS,
+    TASK_FORMATS,
     RETRIEVAL_K,
-    _read_json,
-    _read_squad,
-    _read_tag_lines,
-    _read_xcopa,
-    _stripped_lines,
+    read_json,
+    read_squad,
+    read_tag_lines,
+    read_xcopa,
+    stripped_lines,
 )
 from xstilts.evaluation.metrics import (
-    _ChunkTables,
-    _ids,
+    ChunkTables,
+    tag_ids,
     map_at_k,
     mlqa_em_f1,
     mrr_at_k,
@@ -43,7 +43,7 @@ Parts = tuple[np.ndarray, np.ndarray]  # numerator and denominator per unit, uni
 
 def suffix(task: str) -> str:
     """The leaderboard file extension of a task."""
-    return _TASKS[task].suffix
+    return TASK_FORMATS[task].suffix
 
 
 def _stack(columns: list[np.ndarray]) -> np.ndarray:
@@ -65,8 +65,8 @@ def _matching_lines(gold: Sequence[Any], files: Sequence[Path],
 
 
 @functools.lru_cache(maxsize=64)
-def _chunk_tables(names: tuple[str, ...]) -> _ChunkTables:
-    return _ChunkTables(list(names))
+def _chunk_tables(names: tuple[str, ...]) -> ChunkTables:
+    return ChunkTables(list(names))
 
 
 def tag_counts(gold: Sequence[str], predicted: Sequence[str]) -> np.ndarray:
@@ -79,7 +79,7 @@ def tag_counts(gold: Sequence[str], predicted: Sequence[str]) -> np.ndarray:
     for tag in sorted(set(gold).union(predicted) - {""}):
         vocab[tag] = len(names)
         names.append(tag)
-    gold_ids, predicted_ids = _ids(gold, vocab), _ids(predicted, vocab)
+    gold_ids, predicted_ids = tag_ids(gold, vocab), tag_ids(predicted, vocab)
     if not np.array_equal(gold_ids == 0, predicted_ids == 0):
         raise ValueError("labels and predictions differ in sentence count or length")
     tables = _chunk_tables(tuple(names))
@@ -99,10 +99,10 @@ def tag_counts(gold: Sequence[str], predicted: Sequence[str]) -> np.ndarray:
 
 
 def _tagging(label_file: Path, files: Sequence[Path]) -> Parts:
-    gold = _read_tag_lines(label_file)
+    gold = read_tag_lines(label_file)
     numerators, denominators = [], []
     for path in files:
-        counts = tag_counts(gold, _read_tag_lines(path))
+        counts = tag_counts(gold, read_tag_lines(path))
         numerators.append(200.0 * counts[:, 0])
         denominators.append(counts[:, 1] + counts[:, 2])
     return _stack(numerators), _stack(denominators)
@@ -114,8 +114,8 @@ def _pairs(lines: Sequence[str]) -> set[tuple[str, ...]]:
 
 def _bucc(label_file: Path, files: Sequence[Path]) -> Parts:
     """Units are source sentences (of the gold or of any prediction file)."""
-    gold = _pairs(_stripped_lines(label_file))
-    predicted = [_pairs(_stripped_lines(path)) for path in files]
+    gold = _pairs(stripped_lines(label_file))
+    predicted = [_pairs(stripped_lines(path)) for path in files]
     sources = sorted({p[0] for p in gold}.union(*({p[0] for p in s} for s in predicted)))
     position = {source: i for i, source in enumerate(sources)}
 
@@ -136,7 +136,7 @@ def _questions(dataset: list[dict]) -> list[dict]:
 
 def _qa(task: str, language: str, label_file: Path, files: Sequence[Path]) -> Parts:
     """(EM + F1) / 2 per question, scored one question at a time by the scorer's metric."""
-    questions = _questions(_read_squad(label_file))
+    questions = _questions(read_squad(label_file))
 
     def metric(qa: dict, answer: str | None) -> float:
         dataset = [{"paragraphs": [{"qas": [qa]}]}]
@@ -150,7 +150,7 @@ def _qa(task: str, language: str, label_file: Path, files: Sequence[Path]) -> Pa
     seen: dict[tuple[int, str | None], float] = {}  # models often give the same answer
     columns = []
     for path in files:
-        predictions = _read_squad(path)
+        predictions = read_squad(path)
         if not isinstance(predictions, dict):
             raise ValueError(f"{path}: not a JSON object of answers")
         column = np.empty(len(questions))
@@ -184,9 +184,9 @@ def example_parts(task: str, language: str, label_file: Path, files: Sequence[Pa
     ``language``; ``sum(numerator) / sum(denominator)`` is each file's task score.
     Raises ``ValueError`` (or the scorer's ``UserError``) for files that do not fit."""
     if task in ("xnli", "pawsx", "tatoeba"):
-        return _matching_lines(_stripped_lines(label_file), files, _stripped_lines)
+        return _matching_lines(stripped_lines(label_file), files, stripped_lines)
     if task == "xcopa":
-        return _matching_lines(_read_xcopa(label_file), files, _read_xcopa)
+        return _matching_lines(read_xcopa(label_file), files, read_xcopa)
     if task in ("panx", "udpos"):
         return _tagging(label_file, files)
     if task == "bucc2018":
@@ -194,9 +194,9 @@ def example_parts(task: str, language: str, label_file: Path, files: Sequence[Pa
     if task in ("xquad", "mlqa", "tydiqa"):
         return _qa(task, language, label_file, files)
     if task == "mewslix":
-        return _ranking(label_file, files, _read_squad, mrr_at_k)
+        return _ranking(label_file, files, read_squad, mrr_at_k)
     if task == "lareqa":
-        return _ranking(label_file, files, _read_json, map_at_k)
+        return _ranking(label_file, files, read_json, map_at_k)
     raise ValueError(f"no per-example scores for task {task!r}")
 
 

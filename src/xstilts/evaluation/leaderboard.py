@@ -69,7 +69,7 @@ def _split_lines(text: str) -> list[str]:
 _SPACE_BUT_NEWLINE = re.compile(r"[^\S\n]")
 
 
-def _stripped_lines(path: Path) -> list[str]:
+def stripped_lines(path: Path) -> list[str]:
     """``line.strip()`` of every line (the scorer's ``read_label``)."""
     text = _read_text(path)
     lines = _split_lines(text)
@@ -79,20 +79,20 @@ def _stripped_lines(path: Path) -> list[str]:
     return lines
 
 
-def _read_tag_lines(path: Path) -> list[str]:
+def read_tag_lines(path: Path) -> list[str]:
     """Stripped lines, ending with a blank one: the scorer's ``read_tag``, not yet split.
 
     Every blank line closes a sentence, even an empty one. A last sentence with no blank
     line after it is kept. Keeping the lines flat spares a list per sentence, which
     matters for a million tokens.
     """
-    lines = _stripped_lines(path)
+    lines = stripped_lines(path)
     if lines and lines[-1]:
         lines.append("")
     return lines
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     try:
         return json.loads(_read_text(path))
     except json.JSONDecodeError as error:
@@ -101,13 +101,13 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
-def _read_squad(path: Path) -> Any:
+def read_squad(path: Path) -> Any:
     """Parsed JSON, unwrapped to its ``data`` value when that key exists (``read_squad``)."""
-    data = _read_json(path)
+    data = read_json(path)
     return data["data"] if isinstance(data, dict) and "data" in data else data
 
 
-def _read_xcopa(path: Path) -> list[Any]:
+def read_xcopa(path: Path) -> list[Any]:
     """The ``label`` value of each JSON line, with its JSON type kept."""
     labels = []
     for number, line in enumerate(_split_lines(_read_text(path)), start=1):
@@ -251,8 +251,8 @@ def _line_accuracy(problem: Callable[[str], str | None]) -> Scorer:
     """Accuracy over one-label-per-line files whose lines all pass ``problem``."""
 
     def score(prediction_file: Path, label_file: Path, language: str) -> Scores:
-        labels = _stripped_lines(label_file)
-        predictions = _stripped_lines(prediction_file)
+        labels = stripped_lines(label_file)
+        predictions = stripped_lines(prediction_file)
         _check_lines(label_file, labels, problem)
         _check_lines(prediction_file, predictions, problem)
         _check_count(prediction_file, label_file, len(predictions), len(labels))
@@ -271,8 +271,8 @@ def _tagging(allowed: Sequence[str]) -> Scorer:
     """Entity F1 (seqeval default mode) over blank-line-separated tag files."""
 
     def score(prediction_file: Path, label_file: Path, language: str) -> Scores:
-        labels = _read_tag_lines(label_file)
-        predictions = _read_tag_lines(prediction_file)
+        labels = read_tag_lines(label_file)
+        predictions = read_tag_lines(prediction_file)
         _check_tags(label_file, labels, allowed)
         _check_tags(prediction_file, predictions, allowed)
         _check_count(prediction_file, label_file, predictions.count(""), labels.count(""))
@@ -287,8 +287,8 @@ def _tagging(allowed: Sequence[str]) -> Scorer:
 
 
 def _score_bucc(prediction_file: Path, label_file: Path, language: str) -> Scores:
-    labels = _stripped_lines(label_file)
-    predictions = _stripped_lines(prediction_file)
+    labels = stripped_lines(label_file)
+    predictions = stripped_lines(prediction_file)
     _check_lines(label_file, labels, _id_pair)
     _check_lines(prediction_file, predictions, _id_pair)
     return bucc_f1(labels, predictions)
@@ -298,10 +298,10 @@ def _qa(metric: Callable[[list, dict[str, str], str], Scores]) -> Scorer:
     """EM and F1 of ``{question id: answer}`` predictions against SQuAD-format labels."""
 
     def score(prediction_file: Path, label_file: Path, language: str) -> Scores:
-        dataset = _check_squad(label_file, _read_squad(label_file))
+        dataset = _check_squad(label_file, read_squad(label_file))
         predictions = _check_object(
             prediction_file,
-            _read_squad(prediction_file),
+            read_squad(prediction_file),
             "question ids to answer strings",
             lambda value: isinstance(value, str),
             "an answer string",
@@ -338,14 +338,14 @@ def _ranking(
 
 
 # Mewsli-X: the official scorer reads it with read_squad and scores MRR@20 as "map@20".
-_score_mewslix = _ranking(mrr_at_k, _read_squad, "entity")
+_score_mewslix = _ranking(mrr_at_k, read_squad, "entity")
 # Extension: the official scorer does not score LAReQA (see the module docstring).
-_score_lareqa = _ranking(map_at_k, _read_json, "candidate")
+_score_lareqa = _ranking(map_at_k, read_json, "candidate")
 
 
 def _score_xcopa(prediction_file: Path, label_file: Path, language: str) -> Scores:
-    labels = _read_xcopa(label_file)
-    predictions = _read_xcopa(prediction_file)
+    labels = read_xcopa(label_file)
+    predictions = read_xcopa(prediction_file)
     _check_count(prediction_file, label_file, len(predictions), len(labels))
     _check_not_empty(label_file, labels)
     return accuracy(labels, predictions)
@@ -357,7 +357,7 @@ class _Task:
     score: Scorer
 
 
-_TASKS: dict[str, _Task] = {
+TASK_FORMATS: dict[str, _Task] = {
     "pawsx": _Task("tsv", _line_accuracy(_one_of(BINARY_LABELS))),
     "xnli": _Task("tsv", _line_accuracy(_one_of(NLI_LABELS))),
     "panx": _Task("tsv", _tagging(NER_TAGS)),
@@ -438,13 +438,13 @@ def score_language(task: str, language: str, predictions: Path, labels: Path
                    ) -> dict[str, float]:
     """Scores of one task and language from two leaderboard-layout folders, exactly as
     ``score_submission`` computes them (the evaluation stage uses this)."""
-    name = f"test-{language}.{_TASKS[task].suffix}"
+    name = f"test-{language}.{TASK_FORMATS[task].suffix}"
     prediction_file = predictions / task / name
     label_file = labels / task / name
     for path, kind in ((prediction_file, "prediction"), (label_file, "label")):
         if not path.is_file():
             raise UserError(f"{path}: missing {kind} file for {task} language {language!r}")
-    return _TASKS[task].score(prediction_file, label_file, language)
+    return TASK_FORMATS[task].score(prediction_file, label_file, language)
 
 
 def _score_task(
@@ -512,13 +512,13 @@ def write_task_file(folder: Path, task: str, language: str, items: Any, kind: Ki
     Raises ``ValueError`` for an unknown task, language or kind, and for items that the
     format cannot hold (line breaks in a line, a blank tag).
     """
-    if task not in _TASKS:
-        raise ValueError(f"unknown task {task!r}; known: {', '.join(_TASKS)}")
+    if task not in TASK_FORMATS:
+        raise ValueError(f"unknown task {task!r}; known: {', '.join(TASK_FORMATS)}")
     if language not in _all_languages(task):
         raise ValueError(f"{task} has no language {language!r}")
     if kind not in ("labels", "predictions"):
         raise ValueError(f"kind must be 'labels' or 'predictions', not {kind!r}")
-    path = Path(folder) / task / f"test-{language}.{_TASKS[task].suffix}"
+    path = Path(folder) / task / f"test-{language}.{TASK_FORMATS[task].suffix}"
     write_text(path, _format(task, items, kind))
     return path
 
@@ -536,7 +536,7 @@ def _format(task: str, items: Any, kind: Kind) -> str:
         return "".join(json.dumps({"label": label}) + "\n" for label in items)
     if task in ("xquad", "mlqa", "tydiqa") and kind == "labels":
         return json.dumps({"data": list(items)}, ensure_ascii=False)
-    if _TASKS[task].suffix == "json":
+    if TASK_FORMATS[task].suffix == "json":
         return json.dumps(dict(items), ensure_ascii=False)
     return _format_lines(item if isinstance(item, str) else _tsv(item) for item in items)
 

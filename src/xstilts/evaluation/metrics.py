@@ -79,11 +79,11 @@ def seqeval_f1_flat(labels: Sequence[str], predictions: Sequence[str]) -> dict[s
     for tag in sorted(set(labels).union(predictions) - {""}):
         vocab[tag] = len(names)
         names.append(tag)
-    gold_ids = _ids(labels, vocab)
-    pred_ids = _ids(predictions, vocab)
+    gold_ids = tag_ids(labels, vocab)
+    pred_ids = tag_ids(predictions, vocab)
     if not np.array_equal(gold_ids == 0, pred_ids == 0):
         raise ValueError("labels and predictions differ in sentence count or sentence length")
-    tables = _ChunkTables(names)
+    tables = ChunkTables(names)
     gold = tables.chunk_keys(gold_ids)
     pred = tables.chunk_keys(pred_ids)
     correct = int(np.intersect1d(gold, pred, assume_unique=True).size)
@@ -94,14 +94,14 @@ def seqeval_f1_flat(labels: Sequence[str], predictions: Sequence[str]) -> dict[s
     return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
 
 
-def _ids(tags: Sequence[str], vocab: dict[str, int]) -> np.ndarray:
+def tag_ids(tags: Sequence[str], vocab: dict[str, int]) -> np.ndarray:
     """Tag ids with seqeval's final "O" (id 0) appended."""
     ids = np.zeros(len(tags) + 1, dtype=np.int64)
     ids[:-1] = np.fromiter(map(vocab.__getitem__, tags), dtype=np.int64, count=len(tags))
     return ids
 
 
-class _ChunkTables:
+class ChunkTables:
     """seqeval's chunk start/end decisions, tabulated for every pair of distinct tags."""
 
     def __init__(self, tags: list[str]) -> None:

@@ -147,8 +147,11 @@ def _train_corpora(corpus: str, split: str, data: DataFolder) -> tuple[str, ...]
 
 # --------------------------------------------------------------------------- frames
 
-def frame(group: TableGroup, data: DataFolder) -> pd.DataFrame:
-    """All tables of the group as one frame, with the precomputed check columns."""
+def frame(group: TableGroup, data: DataFolder,
+          train_keys: dict[tuple[str, str], frozenset[str]] | None = None) -> pd.DataFrame:
+    """All tables of the group as one frame, with the precomputed check columns.
+    ``train_keys`` caches each train table's example keys across the groups of one
+    validation (every evaluation split of a corpus compares against the same train set)."""
     parts = []
     for language in group.present:
         try:
@@ -167,13 +170,17 @@ def frame(group: TableGroup, data: DataFolder) -> pd.DataFrame:
     if derive is not None and len(df):
         derive(df)
     if group.train_corpora and len(df):
+        cache = {} if train_keys is None else train_keys
         seen: set[str] = set()
         for corpus in group.train_corpora:
-            try:
-                train = data.table(corpus, "en", "train").to_pandas()
-            except (UserError, OSError, pa.ArrowException):
-                continue  # reported by the train table's own group
-            seen.update(k for k in _example_keys(group.schema, train) if k is not None)
+            if (corpus, group.schema) not in cache:
+                try:
+                    train = data.table(corpus, "en", "train").to_pandas()
+                except (UserError, OSError, pa.ArrowException):
+                    continue  # reported by the train table's own group
+                cache[corpus, group.schema] = frozenset(
+                    k for k in _example_keys(group.schema, train) if k is not None)
+            seen |= cache[corpus, group.schema]
         df["in_train"] = [k is not None and k in seen for k in _example_keys(group.schema, df)]
     return df
 

@@ -79,8 +79,9 @@ def validate(data_dir: Path, tasks: Iterable[str] | None = None,
     failures: list[Failure] = []
     described = []
     n_checks = 0
+    train_keys: dict[tuple[str, str], frozenset[str]] = {}
     for group in groups:
-        df = frame(group, data)
+        df = frame(group, data, train_keys)
         failures.extend(_unreadable(group))
         n_checks += len(group.checks)
         failures.extend(context.run(group, group.name, group.checks, df))
