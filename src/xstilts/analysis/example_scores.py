@@ -31,7 +31,7 @@ from xstilts.evaluation.leaderboard import (
 )
 from xstilts.evaluation.metrics import (
     ChunkTables,
-    tag_ids,
+    aligned_tag_ids,
     map_at_k,
     mlqa_em_f1,
     mrr_at_k,
@@ -72,16 +72,7 @@ def _chunk_tables(names: tuple[str, ...]) -> ChunkTables:
 def tag_counts(gold: Sequence[str], predicted: Sequence[str]) -> np.ndarray:
     """Per sentence: correct, predicted and gold chunks as seqeval counts them (tags laid
     out as in a tag file, each sentence followed by ""), sentences × 3."""
-    if len(gold) != len(predicted):
-        raise ValueError("labels and predictions differ in sentence count or length")
-    names = ["O"]
-    vocab = {"": 0}
-    for tag in sorted(set(gold).union(predicted) - {""}):
-        vocab[tag] = len(names)
-        names.append(tag)
-    gold_ids, predicted_ids = tag_ids(gold, vocab), tag_ids(predicted, vocab)
-    if not np.array_equal(gold_ids == 0, predicted_ids == 0):
-        raise ValueError("labels and predictions differ in sentence count or length")
+    names, gold_ids, predicted_ids = aligned_tag_ids(gold, predicted)
     tables = _chunk_tables(tuple(names))
     gold_keys = tables.chunk_keys(gold_ids)
     predicted_keys = tables.chunk_keys(predicted_ids)

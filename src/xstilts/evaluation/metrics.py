@@ -71,6 +71,24 @@ def seqeval_f1_flat(labels: Sequence[str], predictions: Sequence[str]) -> dict[s
 
     Raises ``ValueError`` unless both have their "" separators at the same positions.
     """
+    names, gold_ids, pred_ids = aligned_tag_ids(labels, predictions)
+    tables = ChunkTables(names)
+    gold = tables.chunk_keys(gold_ids)
+    pred = tables.chunk_keys(pred_ids)
+    correct = int(np.intersect1d(gold, pred, assume_unique=True).size)
+    precision = correct / pred.size if pred.size else 0.0
+    recall = correct / gold.size if gold.size else 0.0
+    denominator = precision + recall
+    f1 = 2 * precision * recall / (denominator if denominator else 1)
+    return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
+
+
+def aligned_tag_ids(labels: Sequence[str], predictions: Sequence[str]
+                    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The tag names (id order) and the gold and predicted tag ids of two tag files' lines.
+
+    Raises ``ValueError`` unless both have their "" separators at the same positions.
+    """
     if len(labels) != len(predictions):
         raise ValueError("labels and predictions differ in sentence count or sentence length")
     # seqeval puts an "O" after every sentence and one more at the end; "" plays that "O".
@@ -83,15 +101,7 @@ def seqeval_f1_flat(labels: Sequence[str], predictions: Sequence[str]) -> dict[s
     pred_ids = tag_ids(predictions, vocab)
     if not np.array_equal(gold_ids == 0, pred_ids == 0):
         raise ValueError("labels and predictions differ in sentence count or sentence length")
-    tables = ChunkTables(names)
-    gold = tables.chunk_keys(gold_ids)
-    pred = tables.chunk_keys(pred_ids)
-    correct = int(np.intersect1d(gold, pred, assume_unique=True).size)
-    precision = correct / pred.size if pred.size else 0.0
-    recall = correct / gold.size if gold.size else 0.0
-    denominator = precision + recall
-    f1 = 2 * precision * recall / (denominator if denominator else 1)
-    return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
+    return names, gold_ids, pred_ids
 
 
 def tag_ids(tags: Sequence[str], vocab: dict[str, int]) -> np.ndarray:
